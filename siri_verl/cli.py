@@ -1,0 +1,39 @@
+"""``siri-verl`` command line: one subcommand per module, imported only when that subcommand runs.
+
+Each subcommand module provides ``add_arguments(parser)`` and ``run(args) -> int`` and imports its heavy
+dependencies (torch, Ray, verl, matplotlib) inside ``run``, so building the parser stays cheap and
+``siri-verl schedule`` never imports Ray or verl. To add a subcommand, add one line to ``SUBCOMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module implementing it, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "schedule": ("siri_verl.schedule_cli", "preview a rollout-length schedule: table, csv/json, plot"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="siri-verl", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub_parser)
+        sub_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Hydra configs of siri_verl (a package so that ``pkg://siri_verl.config`` resolves when installed)."""

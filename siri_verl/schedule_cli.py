@@ -1,0 +1,201 @@
+"""``siri-verl schedule``: preview the rollout-length cap L(t) of a recipe, or of a schedule given by flags.
+
+    siri-verl schedule recipes/siri_1.5b.yaml --plot schedule.png
+    siri-verl schedule recipes/siri_1.5b.yaml algorithm.siri.schedule.period=480
+    siri-verl schedule --kind cosine --min 8192 --max 16384 --period 640 --steps 1920 --format csv
+
+Output columns: ``step,cap,phase,iteration`` for steps 1..steps (0..steps with ``--from 0``). The table
+format shows every ``--every`` steps plus every checkpoint step; csv and json show every step. A summary
+(mean cap, rollout-token budget vs a constant cap at max, checkpoint steps) goes to stdout with the table
+and to stderr with csv/json, so their stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from siri_verl.schedule import KINDS, LengthSchedule, ScheduleConfigError, schedule_from_config
+
+FORMATS = ("table", "csv", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "recipe", nargs="?", help="recipe YAML whose algorithm.siri.schedule to preview (or use the flags)"
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="hydra overrides applied to the recipe, e.g. algorithm.siri.schedule.period=480"
+    )
+    flags = parser.add_argument_group("schedule from flags (instead of a recipe)")
+    flags.add_argument("--kind", choices=KINDS, help="schedule kind")
+    flags.add_argument("--min", type=int, dest="min_length", help="L_min in tokens")
+    flags.add_argument("--max", type=int, dest="max_length", help="L_max in tokens")
+    flags.add_argument("--period", type=int, help="T, steps per compression+expansion cycle")
+    flags.add_argument("--cycles", type=int, dest="num_cycles", help="number of cycles (instead of --steps)")
+    flags.add_argument("--warmup", type=int, default=0, dest="warmup_steps", help="steps held at max first")
+    flags.add_argument("--multiple-of", type=int, dest="multiple_of", help="round caps down to a multiple of this")
+    flags.add_argument(
+        "--knots", help="piecewise knots as STEP:CAP,STEP:CAP,... e.g. 1:8192,321:16384"
+    )
+    flags.add_argument("--interpolation", choices=("hold", "linear"), default="hold", help="piecewise: between knots")
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--steps", type=int, help="last step shown; with flags also the run length (default: the schedule's total)"
+    )
+    output.add_argument(
+        "--from", type=int, choices=(0, 1), default=1, dest="first_step", help="first step shown (0 = before training)"
+    )
+    output.add_argument("--format", choices=FORMATS, default="table", help="table (default), csv or json")
+    output.add_argument(
+        "--every", type=int, help="table only: show every N-th step (default: period/8, or 1 for short runs)"
+    )
+    output.add_argument("--output", type=Path, help="also write the table/csv/json to this file")
+    output.add_argument("--plot", type=Path, help="draw the cap over steps to this PNG (or SVG/PDF) file")
+
+
+def _parse_knots(text: str) -> list[list[int]]:
+    try:
+        return [[int(part) for part in knot.split(":")] for knot in text.split(",") if knot.strip()]
+    except ValueError as error:
+        raise ScheduleConfigError(f"--knots={text!r}: expected STEP:CAP,STEP:CAP,... ({error})") from None
+
+
+def schedule_from_args(args: argparse.Namespace) -> LengthSchedule:
+    flag_names = ("kind", "min_length", "max_length", "period", "num_cycles", "multiple_of", "knots")
+    used_flags = [name for name in flag_names if getattr(args, name) is not None]
+    if args.recipe:
+        if used_flags:
+            raise ScheduleConfigError(
+                f"give either a recipe or schedule flags, not both (got {args.recipe} and --{used_flags[0]}); "
+                "change a recipe's schedule with overrides such as algorithm.siri.schedule.period=480"
+            )
+        from siri_verl.recipe_config import compose_recipe
+
+        config = compose_recipe(args.recipe, args.overrides)
+        siri = config.get("algorithm", {}).get("siri")
+        if siri is None:
+            raise ScheduleConfigError(f"{args.recipe} has no algorithm.siri block; does it inherit siri_trainer?")
+        return schedule_from_config(siri, config.data.max_response_length)
+    if args.overrides:
+        raise ScheduleConfigError(f"overrides {args.overrides} need a recipe YAML as the first argument")
+    if args.kind is None:
+        raise ScheduleConfigError("give a recipe YAML or --kind (with --min/--max/--period/--steps)")
+    block = {
+        "kind": args.kind,
+        "min_length": args.min_length,
+        "max_length": args.max_length,
+        "period": args.period,
+        "num_cycles": args.num_cycles,
+        "total_steps": None if args.num_cycles else args.steps,
+        "warmup_steps": args.warmup_steps,
+        "multiple_of": args.multiple_of,
+        "knots": _parse_knots(args.knots) if args.knots else None,
+        "interpolation": args.interpolation,
+    }
+    return schedule_from_config({"schedule": block})
+
+
+def render(schedule: LengthSchedule, rows: list[dict], fmt: str, every: int) -> str:
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["step", "cap", "phase", "iteration"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if fmt == "json":
+        return json.dumps(rows, indent=1) + "\n"
+    checkpoints = {c.step: c.name for c in schedule.checkpoint_steps()}
+    lines = [f"{'step':>6}  {'cap':>6}  {'phase':<12}  {'iter':>4}  checkpoint"]
+    for row in rows:
+        if row["step"] % every == 0 or row["step"] in checkpoints or row is rows[0] or row is rows[-1]:
+            lines.append(
+                f"{row['step']:>6}  {row['cap']:>6}  {row['phase']:<12}  {row['iteration']:>4}  "
+                f"{checkpoints.get(row['step'], '')}".rstrip()
+            )
+    return "\n".join(lines) + "\n"
+
+
+def summary(schedule: LengthSchedule, first_step: int, last_step: int) -> str:
+    budget = schedule.budget(max(first_step, 1), last_step)
+    checkpoints = ", ".join(f"{c.name}@{c.step}" for c in schedule.checkpoint_steps() if c.step <= last_step)
+    return (
+        f"schedule: {schedule.describe()}; steps 1..{last_step}; mean cap {budget['mean_cap']:.1f} tokens; "
+        f"rollout-token budget {budget['budget_vs_constant_max']:.4f} x a constant cap at {schedule.max_length}\n"
+        f"checkpoints: {checkpoints or ('none within these steps' if schedule.is_periodic else 'none (not periodic)')}"
+    )
+
+
+def plot(schedule: LengthSchedule, rows: list[dict], path: Path, title: str) -> None:
+    """Cap over steps, compression/expansion shaded, low/high checkpoint steps marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [row["step"] for row in rows]
+    caps = [row["cap"] for row in rows]
+    figure, axes = plt.subplots(figsize=(10, 4))
+    axes.plot(steps, caps, color="tab:blue", linewidth=1.6, label="max rollout length L(t)")
+    shade = {"compression": ("tab:orange", 0.12), "expansion": ("tab:green", 0.10)}
+    start = 0
+    for index in range(1, len(rows) + 1):
+        if index == len(rows) or rows[index]["phase"] != rows[start]["phase"]:
+            phase = rows[start]["phase"]
+            if phase in shade:
+                color, alpha = shade[phase]
+                already = phase in {p.get_label() for p in axes.patches}
+                axes.axvspan(
+                    steps[start] - 0.5, steps[index - 1] + 0.5, color=color, alpha=alpha,
+                    label=None if already else phase, linewidth=0,
+                )
+            start = index
+    markers = {"low": ("tab:red", "--"), "high": ("tab:purple", ":")}
+    for checkpoint in schedule.checkpoint_steps():
+        if steps[0] <= checkpoint.step <= steps[-1]:
+            color, style = markers[checkpoint.kind]
+            axes.axvline(checkpoint.step, color=color, linestyle=style, linewidth=1.0)
+            axes.annotate(
+                checkpoint.name, (checkpoint.step, schedule.cap(checkpoint.step)), textcoords="offset points",
+                xytext=(2, 6 if checkpoint.kind == "low" else -12), fontsize=7, color=color,
+            )
+    axes.set_xlabel("training step (verl global_steps)")
+    axes.set_ylabel("max rollout length (tokens)")
+    axes.set_title(title, fontsize=10)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8, frameon=False)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        schedule = schedule_from_args(args)
+    except (ScheduleConfigError, FileNotFoundError, ValueError) as error:
+        print(f"siri-verl schedule: error: {error}", file=sys.stderr)
+        return 2
+    last_step = args.steps or schedule.total_steps
+    rows = [asdict(point) for point in schedule.points(args.first_step, last_step)]
+    period = schedule.config.period if schedule.is_periodic else max(1, last_step // 16)
+    every = args.every or max(1, period // 8)
+    text = render(schedule, rows, args.format, every)
+    sys.stdout.write(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+    info = summary(schedule, args.first_step, last_step)
+    command = "siri-verl schedule " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "siri-verl schedule"
+    if args.plot:
+        plot(schedule, rows, args.plot, f"{schedule.describe()}\n{command}")
+        info += f"\nplot: {args.plot}"
+    if args.output:
+        info += f"\n{args.format}: {args.output}"
+    print(info, file=sys.stdout if args.format == "table" else sys.stderr)
+    return 0

@@ -1,0 +1,117 @@
+"""``siri-verl schedule``: output formats, recipes, errors and the plot, through the installed console script."""
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from siri_verl.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER_COSINE = {0: 16384, 80: 15184, 160: 12288, 240: 9392, 320: 8192, 400: 9392, 480: 12288, 560: 15184, 640: 16384}
+
+
+def run_cli(args, capsys):
+    code = main(["schedule", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_issue_command_reproduces_the_paper_values_as_csv(capsys):
+    code, out, err = run_cli(
+        ["--kind", "cosine", "--min", "8192", "--max", "16384", "--period", "640", "--steps", "1920",
+         "--format", "csv", "--from", "0"], capsys)
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["step", "cap", "phase", "iteration"]
+    assert [int(r["step"]) for r in rows] == list(range(0, 1921))
+    by_step = {int(r["step"]): r for r in rows}
+    for cycle in range(3):
+        for step, cap in PAPER_COSINE.items():
+            assert int(by_step[step + 640 * cycle]["cap"]) == cap
+    assert by_step[1600]["phase"] == "compression" and by_step[1601]["phase"] == "expansion"
+    assert by_step[1920]["iteration"] == "3"
+    # the summary goes to stderr so stdout stays pure CSV
+    assert "rollout-token budget 0.7500" in err and "siri_low_iter3@1600" in err
+
+
+def test_json_starts_at_step_one_by_default(capsys):
+    code, out, _ = run_cli(["--kind", "stair", "--min", "16", "--max", "48", "--period", "4", "--cycles", "2",
+                            "--format", "json"], capsys)
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["step"] for r in rows] == list(range(1, 9))
+    assert [r["cap"] for r in rows] == [16, 16, 48, 48, 16, 16, 48, 48]
+    assert [r["phase"] for r in rows[:4]] == ["compression", "compression", "expansion", "expansion"]
+
+
+def test_table_from_recipe_with_override(capsys, tmp_path):
+    output = tmp_path / "table.txt"
+    code, out, _ = run_cli([str(REPO / "recipes" / "siri_1.5b.yaml"), "algorithm.siri.schedule.period=320",
+                            "--output", str(output)], capsys)
+    assert code == 0
+    assert "cosine 8192<->16384, T=320" in out
+    assert "siri_low_iter3@800" in out and "steps 1..960" in out
+    lines = [line.split() for line in out.splitlines() if line.strip() and line.split()[0].isdigit()]
+    assert ["160", "8192", "compression", "1", "siri_low_iter1"] in lines
+    assert output.read_text() in out
+
+
+def test_plot_is_a_png(capsys, tmp_path):
+    from PIL import Image
+
+    plot_path = tmp_path / "schedule.png"
+    code, out, _ = run_cli([str(REPO / "recipes" / "siri_1.5b.yaml"), "--plot", str(plot_path)], capsys)
+    assert code == 0 and f"plot: {plot_path}" in out
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(plot_path) as image:
+        assert image.width > 600 and image.height > 300
+
+
+def test_piecewise_from_flags(capsys):
+    code, out, _ = run_cli(["--kind", "piecewise", "--knots", "1:8192,321:16384", "--steps", "400",
+                            "--format", "csv"], capsys)
+    assert code == 0
+    caps = {int(r["step"]): int(r["cap"]) for r in csv.DictReader(io.StringIO(out))}
+    assert caps[320] == 8192 and caps[321] == 16384
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--kind", "cosine", "--min", "20000", "--max", "16384", "--period", "640", "--steps", "10"],
+         "algorithm.siri.schedule.min_length=20000"),
+        (["--kind", "cosine", "--min", "8192", "--max", "16384", "--period", "0", "--steps", "10"],
+         "algorithm.siri.schedule.period=0"),
+        (["--kind", "piecewise", "--knots", "1:x", "--steps", "10"], "--knots='1:x'"),
+        ([], "give a recipe YAML or --kind"),
+        (["recipes/does_not_exist.yaml"], "does not exist"),
+        (["recipes/siri_1.5b.yaml", "--kind", "cosine"], "either a recipe or schedule flags"),
+    ],
+)
+def test_errors_exit_2_with_a_message(capsys, args, fragment):
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert fragment in err
+
+
+def test_recipe_max_above_response_length_is_refused(capsys):
+    code, _, err = run_cli([str(REPO / "recipes" / "siri_1.5b.yaml"), "data.max_response_length=8192"], capsys)
+    assert code == 2
+    assert "algorithm.siri.schedule.max_length=16384" in err and "data.max_response_length=8192" in err
+
+
+def test_console_script_is_installed():
+    executable = shutil.which("siri-verl", path=str(Path(sys.executable).parent))
+    assert executable, "the siri-verl console script is not installed (pip install -e .)"
+    result = subprocess.run(
+        [executable, "schedule", "--kind", "cosine", "--min", "8192", "--max", "16384", "--period", "640",
+         "--steps", "240", "--format", "csv"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    assert result.stdout.splitlines()[-1] == "240,9392,compression,1"

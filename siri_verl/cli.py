@@ -14,6 +14,10 @@ import sys
 # name -> (module implementing it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("siri_verl.schedule_cli", "preview a rollout-length schedule: table, csv/json, plot"),
+    "check": ("siri_verl.preflight", "preflight a recipe (.sh or .yaml) + overrides without starting Ray"),
+    "eval": ("siri_verl.eval.cli", "evaluate a model on prepared benchmarks (paper protocol; resumable)"),
+    "prepare-data": ("siri_verl.data.cli", "prepare training/eval sets as verl parquet (same as data_prep/prepare.py)"),
+    "report": ("siri_verl.eval.report", "Table 1 (markdown/CSV, ΔCRAcc) beside the paper's rows; Pareto/training plots"),
 }
 
 

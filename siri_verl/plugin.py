@@ -5,3 +5,4 @@ any import error at DEBUG level -- so ``tests/test_plugin.py`` checks in a fresh
 registration below exists. Keep this module free of side effects other than registration.
 """
 import siri_verl.cpu.plugin  # noqa: E402,F401  -- CPU platform (inert unless VERL_PLATFORM=cpu) + hf rollout
+import siri_verl.integration.estimator  # noqa: E402,F401  -- registers the siri_grpo advantage estimator

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SIRI-1.5B on verl's Megatron engine (model_engine=megatron) instead of FSDP: same schedule and
+# hyperparameters as recipes/siri_1.5b.sh. TP=1 / PP=1 fits a 1.5B model on one 80 GB GPU; raise
+# actor_rollout_ref.actor.megatron.tensor_model_parallel_size for 7B.
+#
+#   bash recipes/siri_1.5b_megatron.sh [hydra overrides...]     (--cfg job prints the composed config; siri-verl check recipes/siri_1.5b_megatron.sh)
+#
+# Status: composed and preflighted on CPU; not yet run on GPUs (docs/recipes.md).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_launch.sh"
+EXPERIMENT="${EXPERIMENT:-siri_1.5b_megatron}" \
+  exec bash "$RECIPES_DIR/siri_1.5b.sh" \
+  model_engine=megatron \
+  actor_rollout_ref.actor.megatron.tensor_model_parallel_size=1 \
+  actor_rollout_ref.actor.megatron.pipeline_model_parallel_size=1 \
+  "$@"

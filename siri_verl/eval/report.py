@@ -1,0 +1,425 @@
+"""``siri-verl report``: eval summaries -> the paper's Table 1 layout (markdown/CSV), ΔCRAcc, plots.
+
+* Our rows come from ``summary.json`` files written by ``siri-verl eval`` (one row per model name); each
+  accuracy cell is pass@1 (avg@n, %) with its standard error across problems.
+* The paper's rows (``paper_table1.csv``, bundled, with citation) are shown beside ours for
+  ``--paper-model`` (1.5B or 7B).
+* ΔCRAcc (SIRI_METHOD.md §5) is the mean over the benchmarks both rows report of
+  max(acc/acc0 - 1, 0) / (len/len0). Our rows use ``--base`` as the base row; the paper's rows always use
+  the paper's "Original" row of the same size, as the paper does.
+* ``--paper`` alone prints the paper's table with ΔCRAcc recomputed from its accuracies and lengths, and a
+  ``check`` column that flags where the printed value differs from the recomputed one at the printed
+  precision (1.5B SIRI-low: 0.49 vs printed 0.47; SIRI-high: 0.41 vs 0.38).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from siri_verl.eval.protocol import EvalProtocol
+
+TABLE1_BENCHMARKS = ("aime24", "aime25", "amc", "math500")
+BENCHMARK_TITLES = {"aime24": "AIME24", "aime25": "AIME25", "amc": "AMC", "math500": "MATH500"}
+# Our benchmark names -> Table 1 column. The paper does not say which AMC set it used (SIRI_METHOD.md §5),
+# so both the 40-problem AMC23 and the 83-problem AMC 2022+2023 fill its "AMC" column.
+COLUMN_ALIASES = {"aime2024": "aime24", "aime2025": "aime25", "amc23": "amc", "amc2023": "amc",
+                  "aimo_amc": "amc", "math_500": "math500", "math-500": "math500"}
+PAPER_CITATION = ("Wen, Bai, Li, Tang. SIRI: Scaling Iterative Reinforcement Learning with Interleaved "
+                  "Compression. arXiv:2509.25176v1, Table 1 (avg@64, temperature 0.6, 16384 max tokens).")
+PAPER_BASE_METHOD = "Original"
+# The Table 1 protocol (SIRI_METHOD.md §5) = EvalProtocol's defaults; our rows evaluated otherwise are footnoted.
+PAPER_PROTOCOL = {key: getattr(EvalProtocol(), key)
+                  for key in ("temperature", "top_p", "max_new_tokens", "num_samples")}
+DEFAULT_PAPER_MODEL = "1.5B"
+
+
+class ReportError(ValueError):
+    """Bad report input; the message names the file/row and the fix."""
+
+
+@dataclass
+class TableRow:
+    """One Table-1 row: accuracy (%) and mean tokens per benchmark column."""
+
+    source: str  # "ours" or "paper"
+    model: str  # paper: "1.5B"/"7B"; ours: the model's folder
+    method: str
+    acc: dict[str, float] = field(default_factory=dict)
+    acc_err: dict[str, float] = field(default_factory=dict)  # standard error across problems (%)
+    acc_sampling_err: dict[str, float] = field(default_factory=dict)  # sampling standard error (%)
+    length: dict[str, float] = field(default_factory=dict)
+    step: int | None = None
+    printed_delta: float | None = None
+    delta: float | None = None
+    base_label: str | None = None
+    delta_problem: str | None = None
+    deviations: set[str] = field(default_factory=set)  # how our evaluation differs from the paper's protocol
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} (paper {self.model})" if self.source == "paper" else self.method
+
+    def check(self) -> str:
+        """'ok' / 'differs' for a paper row's printed ΔCRAcc vs the recomputed one at 2 decimals."""
+        if self.printed_delta is None or self.delta is None:
+            return ""
+        return "ok" if round(self.delta, 2) == round(self.printed_delta, 2) else "differs"
+
+
+def column_of(benchmark: str) -> str:
+    return COLUMN_ALIASES.get(benchmark.lower(), benchmark.lower())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _paper_records() -> list[dict[str, str]]:
+    text = resources.files("siri_verl.eval").joinpath("paper_table1.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#")))
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text not in ("", None) else None
+
+
+def load_paper_rows(model: str | None = None, source: str = "table1") -> list[TableRow]:
+    """The paper's rows (``source``: "table1" or "sec5.2", the AIME24 evolution trace), optionally one size."""
+    rows = []
+    for record in _paper_records():
+        if record["source"] != source or (model and record["model"] != model):
+            continue
+        row = TableRow("paper", record["model"], record["method"],
+                       step=int(record["step"]) if record["step"] else None,
+                       printed_delta=_number(record["printed_delta_cr_acc"]))
+        for bench in TABLE1_BENCHMARKS:
+            acc, length = _number(record[f"{bench}_acc"]), _number(record[f"{bench}_len"])
+            if acc is not None and length is not None:
+                row.acc[bench], row.length[bench] = acc, length
+        rows.append(row)
+    return rows
+
+
+def paper_models() -> list[str]:
+    return sorted({r["model"] for r in _paper_records()})
+
+
+def find_summaries(paths: Sequence[str | Path]) -> list[Path]:
+    """Summary files from the given files and folders (folders are searched for ``summary.json``)."""
+    found = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            found += sorted(path.rglob("summary.json"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ReportError(f"{path}: no such summary file or folder (write one with `siri-verl eval`)")
+    if not found:
+        raise ReportError(f"no summary.json under {list(map(str, paths))}; run `siri-verl eval` first")
+    return found
+
+
+def _percent(fraction: float | None) -> float:
+    return math.nan if fraction is None or math.isnan(fraction) else 100.0 * fraction
+
+
+def load_summary_rows(paths: Sequence[str | Path]) -> list[TableRow]:
+    """One row per evaluated model name, in first-seen order; a repeated (model, benchmark) is an error."""
+    rows: dict[str, TableRow] = {}
+    for path in find_summaries(paths):
+        try:
+            summary = json.loads(Path(path).read_text())
+            name = summary["model"]["name"]
+            bench = column_of(summary["benchmark"])
+            metrics = summary["metrics"]
+            pass1, tokens = metrics["pass@1"], metrics["mean_tokens"]
+            acc, stderr, sampling_stderr = pass1["mean"], pass1["stderr"], pass1.get("sampling_stderr")
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ReportError(f"{path}: not a `siri-verl eval` summary ({type(error).__name__}: {error})") from error
+        row = rows.setdefault(name, TableRow("ours", str(summary["model"].get("path", "")), name))
+        if bench in row.acc:
+            raise ReportError(f"model {name!r} has two {bench} summaries: {row.files[bench]} and {path}; "
+                              "pass one, or give the runs different --name")
+        row.acc[bench] = 100.0 * acc
+        row.acc_err[bench] = _percent(stderr)
+        row.acc_sampling_err[bench] = _percent(sampling_stderr)
+        row.length[bench] = tokens
+        row.files[bench] = str(path)
+        protocol = summary.get("protocol") or {}
+        row.deviations |= {f"{key}={protocol[key]}" for key, value in PAPER_PROTOCOL.items()
+                           if key in protocol and protocol[key] != value}
+        limit = (summary.get("data") or {}).get("limit_problems")
+        if limit:
+            row.deviations.add(f"{bench}: first {limit} problems only")
+    return list(rows.values())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ΔCRAcc and the table
+
+
+def fill_delta(rows: Sequence[TableRow], base: TableRow) -> None:
+    from siri_verl.eval.metrics import delta_cr_acc
+
+    for row in rows:
+        row.base_label = base.label
+        try:
+            row.delta = delta_cr_acc(row.acc, row.length, base.acc, base.length)
+        except ValueError as error:  # e.g. a base accuracy of 0: shown as n/a with the reason, not a crash
+            row.delta, row.delta_problem = None, str(error)
+
+
+def fill_paper_deltas(rows: Sequence[TableRow]) -> None:
+    """Each paper row against the paper's Original row of its model size."""
+    bases = {r.model: r for r in load_paper_rows() if r.method == PAPER_BASE_METHOD}
+    for row in rows:
+        fill_delta([row], bases[row.model])
+
+
+def choose_base(ours: Sequence[TableRow], base: str | None, paper_model: str) -> TableRow:
+    """``--base``: one of our row names, or ``paper`` / ``paper:<method>`` for a paper row of ``paper_model``;
+    default: our row named original/base if any, else the paper's Original row."""
+    if base is None:
+        for row in ours:
+            if row.method.lower() in ("original", "base"):
+                return row
+        base = f"paper:{PAPER_BASE_METHOD}"
+    if base == "paper" or base.startswith("paper:"):
+        method = base.partition(":")[2] or PAPER_BASE_METHOD
+        for row in load_paper_rows(paper_model):
+            if row.method.lower() == method.lower():
+                return row
+        raise ReportError(f"--base {base}: the paper's {paper_model} table has no row {method!r}; choose one of "
+                          f"{[r.method for r in load_paper_rows(paper_model)]}")
+    for row in ours:
+        if row.method == base:
+            return row
+    raise ReportError(f"--base {base}: no evaluated model of that name; choose one of {[r.method for r in ours]} "
+                      "or paper:<method>")
+
+
+def table_columns(rows: Sequence[TableRow]) -> list[str]:
+    extra = sorted({b for r in rows for b in r.acc} - set(TABLE1_BENCHMARKS))
+    return [b for b in TABLE1_BENCHMARKS if any(b in r.acc for r in rows)] + extra
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def to_csv(rows: Sequence[TableRow], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["source", "model", "method", "step"]
+    for bench in columns:
+        header += [f"{bench}_acc", f"{bench}_acc_stderr", f"{bench}_acc_sampling_stderr", f"{bench}_len"]
+    header += ["delta_cr_acc", "delta_cr_acc_exact", "base", "printed_delta_cr_acc", "check", "note"]
+    writer.writerow(header)
+    for row in rows:
+        line = [row.source, row.model, row.method, "" if row.step is None else row.step]
+        for bench in columns:
+            line += [_fmt(row.acc.get(bench), 1), _fmt(row.acc_err.get(bench), 2),
+                     _fmt(row.acc_sampling_err.get(bench), 2), _fmt(row.length.get(bench), 0)]
+        line += [_fmt(row.delta, 2), _fmt(row.delta, 4), row.base_label or "", _fmt(row.printed_delta, 2), row.check(),
+                 row.delta_problem or ""]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+def to_markdown(rows: Sequence[TableRow], columns: Sequence[str]) -> str:
+    header = ["Method"]
+    for bench in columns:
+        title = BENCHMARK_TITLES.get(bench, bench)
+        header += [f"{title} Acc", f"{title} Len"]
+    header.append("ΔCRAcc")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row.label]
+        for bench in columns:
+            acc = row.acc.get(bench)
+            err = row.acc_err.get(bench)
+            cell = _fmt(acc, 1) or "–"
+            if acc is not None and err is not None and not math.isnan(err):
+                cell += f" ± {err:.1f}"
+            cells += [cell, _fmt(row.length.get(bench), 0) or "–"]
+        delta = _fmt(row.delta, 2) or ("n/a" if row.delta_problem else "")
+        if row.check() == "differs":
+            delta += f" (printed {row.printed_delta:.2f} ⚠)"
+        cells.append(delta)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def footnotes(rows: Sequence[TableRow]) -> list[str]:
+    notes = []
+    bases = sorted({r.base_label for r in rows if r.source == "ours" and r.base_label})
+    if bases:
+        notes.append("ΔCRAcc base of our rows: " + "; ".join(bases) + ".")
+    if any(r.source == "paper" for r in rows):
+        notes.append("Paper rows: ΔCRAcc recomputed against the paper's Original row of the same size. "
+                     + PAPER_CITATION)
+    undefined = sorted({r.delta_problem for r in rows if r.delta_problem})
+    notes += [f"ΔCRAcc n/a: {problem}." for problem in undefined]
+    flagged = [r for r in rows if r.check() == "differs"]
+    for row in flagged:
+        notes.append(f"⚠ {row.label}: recomputed ΔCRAcc {row.delta:.2f} ({row.delta:.4f}) differs from the printed "
+                     f"{row.printed_delta:.2f}.")
+    if any(r.source == "ours" for r in rows):
+        notes.append("Our Acc = pass@1 as avg@n (%) ± standard error across problems; Len = mean tokens per response.")
+    notes += [f"⚠ {r.label} was not evaluated under the paper's protocol ({PAPER_PROTOCOL}): "
+              f"{', '.join(sorted(r.deviations))}." for r in rows if r.deviations]
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("summaries", nargs="*",
+                        help="summary.json files or folders written by `siri-verl eval` (searched recursively).")
+    parser.add_argument("--paper", action="store_true",
+                        help="Without summaries: print the paper's Table 1 with ΔCRAcc recomputed and a check column "
+                             "flagging printed values that differ. With summaries the paper's rows are shown "
+                             "anyway (--no-paper hides them).")
+    parser.add_argument("--paper-model", default=None, choices=paper_models(),
+                        help="Which of the paper's tables (model size) to show beside our rows and to take "
+                             "paper:<method> bases and the Pareto plot's paper points from. Default: 1.5B with our "
+                             "rows; both sizes with --paper alone.")
+    parser.add_argument("--no-paper", action="store_true",
+                        help="Show only our rows (no paper rows in the table, no paper points in the Pareto plot).")
+    parser.add_argument("--base", default=None,
+                        help="ΔCRAcc base row for our rows: one of our model names, or paper:<method> (e.g. "
+                             "paper:Original). Default: our row named original/base, else paper:Original.")
+    parser.add_argument("--format", choices=("markdown", "csv"), default="markdown", help="Table output format.")
+    parser.add_argument("--output", default=None, help="Write the table to this file instead of stdout.")
+    parser.add_argument("--pareto", default=None, metavar="PREFIX",
+                        help="Also write the accuracy-vs-tokens plot to PREFIX.png and PREFIX.svg.")
+    parser.add_argument("--pareto-benchmark", default="aime24",
+                        help="Benchmark column of the Pareto plot (the paper's Fig. 1 uses aime24).")
+    parser.add_argument("--training-log", default=None, metavar="JSONL",
+                        help="Per-step metrics of a training run (verl's file logger) to plot as training curves.")
+    parser.add_argument("--curves", default=None, metavar="PREFIX",
+                        help="Where to write the training curves (PREFIX.png/.svg); needs --training-log.")
+    parser.add_argument("--schedule-config", default=None, metavar="YAML",
+                        help="The run's schedule, to shade compression/expansion and mark low/high checkpoints: its "
+                             "config (YAML/JSON with algorithm.siri), a global_step_N/siri_run.json, or a schedule "
+                             "block. Default: shade from the logged phase (--phase-key) without checkpoint marks.")
+    for name, default, what in (("cap-key", "siri/cap", "the rollout cap"),
+                                ("length-key", "response_length/mean", "mean response length"),
+                                ("truncation-key", "siri/truncation_rate", "truncation rate"),
+                                ("phase-key", "siri/phase", "the phase code (-1 compression, +1 expansion)"),
+                                ("val-acc-pattern", r"^val-core/(?P<source>.+)/acc/mean@\d+$",
+                                 "validation accuracy keys (regex; group 'source' names the curve)")):
+        parser.add_argument(f"--{name}", default=default, help=f"Metric key of {what} in --training-log.")
+
+
+def load_schedule(path: str | None):
+    """The run's schedule from a run config (YAML/JSON with ``algorithm.siri``), a checkpoint's
+    ``siri_run.json``, or a bare ``algorithm.siri``/``schedule`` block; None without a path."""
+    if path is None:
+        return None
+    from omegaconf import OmegaConf
+
+    from siri_verl.schedule import schedule_from_config
+
+    config = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    if isinstance(config, dict) and "algorithm" in config:
+        config = (config.get("algorithm") or {}).get("siri")
+    elif isinstance(config, dict) and "siri" in config and "global_step" in config:  # siri_run.json
+        config = config["siri"]
+    if not isinstance(config, dict) or not {"schedule", "kind"} & set(config):
+        raise ReportError(f"--schedule-config {path}: no algorithm.siri block (pass the run's config, a "
+                          "global_step_N/siri_run.json, or an algorithm.siri.schedule block)")
+    return schedule_from_config(config)
+
+
+def build_rows(args: argparse.Namespace) -> list[TableRow]:
+    ours = load_summary_rows(args.summaries) if args.summaries else []
+    if not ours:
+        sizes = [args.paper_model] if args.paper_model else paper_models()
+        rows = [row for size in sizes for row in load_paper_rows(size)]
+        fill_paper_deltas(rows)
+        return rows
+    paper_model = args.paper_model or DEFAULT_PAPER_MODEL
+    fill_delta(ours, choose_base(ours, args.base, paper_model))
+    if args.no_paper:
+        return ours
+    paper = load_paper_rows(paper_model)
+    fill_paper_deltas(paper)
+    return ours + paper
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except (ReportError, ValueError) as error:
+        print(f"siri-verl report: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    wants_table = bool(args.summaries) or args.paper
+    if not wants_table and not args.training_log:
+        raise ReportError("nothing to report: pass summary files/folders, --paper, or --training-log with --curves")
+    if args.curves and not args.training_log:
+        raise ReportError("--curves needs --training-log (the run's per-step metrics JSONL)")
+    if wants_table:
+        rows = build_rows(args)
+        columns = table_columns(rows)
+        text = to_csv(rows, columns) if args.format == "csv" else (
+            to_markdown(rows, columns) + "\n\n" + "\n".join(f"- {note}" for note in footnotes(rows)) + "\n")
+        if args.output:
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.output).write_text(text, encoding="utf-8")
+            print(f"wrote {args.output}")
+        else:
+            sys.stdout.write(text)
+        if args.pareto:
+            _write_pareto(rows, args)
+    elif args.pareto:
+        raise ReportError("--pareto needs summaries or --paper")
+    if args.training_log:
+        _write_curves(args)
+    return 0
+
+
+def _write_pareto(rows: Sequence[TableRow], args: argparse.Namespace) -> None:
+    from siri_verl.plots import ParetoPoint, pareto_plot, save_figure
+
+    bench = column_of(args.pareto_benchmark)
+    ours = [ParetoPoint(r.method, r.length[bench], r.acc[bench], r.acc_err.get(bench))
+            for r in rows if r.source == "ours" and bench in r.acc]
+    paper = [ParetoPoint(f"{r.method} ({r.model})", r.length[bench], r.acc[bench])
+             for r in rows if r.source == "paper" and bench in r.acc]
+    trace_rows = [] if args.no_paper else load_paper_rows(args.paper_model or DEFAULT_PAPER_MODEL, source="sec5.2")
+    trace = [ParetoPoint(r.method.replace("SIRI-", ""), r.length[bench], r.acc[bench])
+             for r in trace_rows if bench in r.acc]
+    if not ours and not paper:
+        raise ReportError(f"--pareto-benchmark {args.pareto_benchmark}: no row has it; columns: {table_columns(rows)}")
+    for path in save_figure(pareto_plot(ours, paper, trace, benchmark=bench), args.pareto, close=True):
+        print(f"wrote {path}")
+
+
+def _write_curves(args: argparse.Namespace) -> None:
+    from siri_verl.plots import CurveKeys, read_metrics_jsonl, save_figure, training_curves_plot
+
+    if not args.curves:
+        raise ReportError("--training-log needs --curves PREFIX (where to write the plot)")
+    keys = CurveKeys(cap=args.cap_key, response_length=args.length_key, truncation_rate=args.truncation_key,
+                     phase=args.phase_key, val_acc_pattern=args.val_acc_pattern)
+    figure = training_curves_plot(read_metrics_jsonl(args.training_log), load_schedule(args.schedule_config), keys,
+                                  title=f"Training curves: {Path(args.training_log).name}")
+    for path in save_figure(figure, args.curves, close=True):
+        print(f"wrote {path}")

@@ -1,0 +1,93 @@
+"""SIRI's per-step training metrics, computed from what each response recorded (pure Python).
+
+The stock ``response_length/clip_ratio`` compares lengths with the padded tensor width, which under a
+moving cap is neither the cap nor meaningful (verl #7823). These metrics use the cap each response
+actually ran under (``extra_fields["siri_cap"]``) and its truncation flag.
+
+Logged each step (see docs/integration.md for the meaning of each):
+``siri/cap``, ``siri/phase`` (-1 compression, +1 expansion, 0 constant/warm-up), ``siri/iteration``,
+``siri/truncation_rate``, ``siri/response_length/mean``, ``siri/response_length/max``,
+``siri/response_length/max_over_cap`` (<= 1 unless a response overran its cap), ``siri/cap_violations``,
+``siri/acc_finished`` (accuracy of the responses that finished; absent when none finished),
+``siri/num_finished``, ``siri/rollout_tokens``, ``siri/rollout_token_budget`` (cap x responses) and
+``siri/rollout_token_budget_vs_constant_max`` (cap / schedule max).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+PHASE_CODES = {"compression": -1.0, "expansion": 1.0, "constant": 0.0, "warmup": 0.0}
+
+
+class MissingSiriFieldsError(RuntimeError):
+    """A response carries no SIRI cap/truncation record: the rollout did not use the SIRI agent loop."""
+
+
+@dataclass(frozen=True)
+class RolloutFacts:
+    """Per-response facts of one training batch (synthetic padding rows excluded), in batch order."""
+
+    caps: tuple[int, ...]
+    truncated: tuple[bool, ...]
+    lengths: tuple[int, ...]
+    correct: tuple[bool, ...]
+
+    def __len__(self) -> int:
+        return len(self.caps)
+
+    @classmethod
+    def from_samples(
+        cls,
+        extra_fields: Sequence[Mapping[str, Any]],
+        scores: Sequence[float],
+    ) -> "RolloutFacts":
+        """Read ``siri_cap`` / ``siri_truncated`` / ``siri_response_length`` from each sample's
+        ``extra_fields``; "correct" is the reward's ``acc`` when it reports one, else ``score > 0``."""
+        caps, truncated, lengths, correct = [], [], [], []
+        for row, (fields, score) in enumerate(zip(extra_fields, scores, strict=True)):
+            fields = fields or {}
+            if "siri_cap" not in fields or "siri_truncated" not in fields:
+                raise MissingSiriFieldsError(
+                    f"response {row} has no siri_cap/siri_truncated in its extra_fields: the rollout did not run "
+                    "the SIRI agent loop, so its cap is unknown. Set "
+                    "actor_rollout_ref.rollout.agent.default_agent_loop=siri_single_turn and launch with "
+                    "`python -m siri_verl.main`"
+                )
+            caps.append(int(fields["siri_cap"]))
+            truncated.append(bool(fields["siri_truncated"]))
+            lengths.append(int(fields["siri_response_length"]))
+            reward_info = fields.get("reward_extra_info") or {}
+            acc = reward_info.get("acc", None)
+            correct.append(bool(acc) if acc is not None else float(score) > 0)
+        return cls(tuple(caps), tuple(truncated), tuple(lengths), tuple(correct))
+
+
+def step_metrics(cap: int, phase: str, iteration: int, max_length: int, facts: RolloutFacts) -> dict[str, float]:
+    """The ``siri/*`` metrics of one step (cap/phase/iteration from the schedule at this step)."""
+    metrics = {
+        "siri/cap": float(cap),
+        "siri/phase": PHASE_CODES[phase],
+        "siri/iteration": float(iteration),
+    }
+    n = len(facts)
+    if n == 0:
+        return metrics
+    finished = [c for c, t in zip(facts.correct, facts.truncated) if not t]
+    metrics.update(
+        {
+            "siri/truncation_rate": sum(facts.truncated) / n,
+            "siri/response_length/mean": sum(facts.lengths) / n,
+            "siri/response_length/max": float(max(facts.lengths)),
+            "siri/response_length/max_over_cap": max(length / c for length, c in zip(facts.lengths, facts.caps)),
+            "siri/cap_violations": float(sum(length > c for length, c in zip(facts.lengths, facts.caps))),
+            "siri/num_finished": float(len(finished)),
+            "siri/rollout_tokens": float(sum(facts.lengths)),
+            "siri/rollout_token_budget": float(sum(facts.caps)),
+            "siri/rollout_token_budget_vs_constant_max": sum(facts.caps) / (max_length * n),
+        }
+    )
+    if finished:
+        metrics["siri/acc_finished"] = sum(finished) / len(finished)
+    return metrics

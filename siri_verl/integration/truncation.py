@@ -1,0 +1,217 @@
+"""What happens to a response that hit the step's length cap: detection, the policy switch, and
+the truncation-aware GRPO advantage.
+
+Pure torch (no Ray, no verl), so the maths is tested directly; ``siri_verl.integration.estimator`` is
+the thin verl hook that calls :func:`siri_grpo_advantages`.
+
+Policies (``algorithm.siri.truncation``):
+
+* ``paper`` (default): the clipped response is graded as it stands (the reward gives 0 when no correct
+  answer was extracted within the cap) and stays in its GRPO group. Numerically identical to verl's
+  ``compute_grpo_outcome_advantage`` on the same rewards (SIRI_METHOD.md §3).
+* ``zero``: every truncated response scores 0, even if a correct answer appeared before the cap.
+* ``mask``: DAPO's overlong filtering. Truncated responses get advantage 0 *and* leave the loss
+  entirely: their ``response_mask`` rows are zeroed, so they also leave the token-mean denominator.
+  The group mean/std still include them (as TRL's ``mask_truncated_completions`` does).
+* ``exclude_from_baseline``: the group *mean* (the baseline) is computed over the finished responses
+  only; every response, truncated included, is compared with it and scaled by the whole group's std
+  (as GRPO). A group of one finished response gets advantage 0.
+* ``soft``: DAPO's soft overlong punishment against the *current per-sample cap*: with a buffer of
+  ``round(buffer_fraction * cap)`` tokens, a response longer than ``cap - buffer`` gets
+  ``-(length - (cap - buffer)) / buffer * penalty_factor`` added to its score (at most
+  ``-penalty_factor``, reached at the cap). Applied to the scores before the group normalisation.
+
+A group in which every response is truncated never yields NaN: ``zero``, ``mask`` and
+``exclude_from_baseline`` give it exactly zero advantages, ``paper`` and ``soft`` give verl GRPO's finite
+value for whatever scores the group has (all zero when no truncated response had a correct answer).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Collection, Hashable, Mapping, Sequence
+
+import torch
+
+TRUNCATION_POLICIES = ("paper", "zero", "mask", "exclude_from_baseline", "soft")
+CONFIG_PREFIX = "algorithm.siri"
+
+
+class TruncationConfigError(ValueError):
+    """A truncation setting is invalid; the message names the config key, the value and the fix."""
+
+
+@dataclass(frozen=True)
+class TruncationConfig:
+    """``algorithm.siri.truncation`` and ``algorithm.siri.soft_overlong``."""
+
+    policy: str = field(default="paper", metadata={"help": "One of " + ", ".join(TRUNCATION_POLICIES) + "."})
+    soft_buffer_fraction: float = field(
+        default=0.2,
+        metadata={
+            "help": "soft only: the overlong buffer as a fraction of the current cap (DAPO: 4096 of 20480 = 0.2). "
+            "Must be in (0, 1)."
+        },
+    )
+    soft_penalty_factor: float = field(
+        default=1.0, metadata={"help": "soft only: the penalty reached at the cap (DAPO: 1.0)."}
+    )
+
+    def soft_buffer_tokens(self, cap: int) -> int:
+        """The overlong buffer in tokens for a response capped at ``cap`` (at least 1)."""
+        return max(1, int(round(self.soft_buffer_fraction * cap)))
+
+
+def truncation_config_from(siri_config: Mapping[str, Any] | None) -> TruncationConfig:
+    """Read and validate the policy from the ``algorithm.siri`` block; raise naming the key."""
+    siri_config = siri_config or {}
+    policy = siri_config.get("truncation", "paper")
+    if policy not in TRUNCATION_POLICIES:
+        raise TruncationConfigError(
+            f"{CONFIG_PREFIX}.truncation={policy!r}: unknown truncation policy; choose one of "
+            f"{', '.join(TRUNCATION_POLICIES)}"
+        )
+    soft = siri_config.get("soft_overlong") or {}
+    fraction = soft.get("buffer_fraction", 0.2)
+    factor = soft.get("penalty_factor", 1.0)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        raise TruncationConfigError(
+            f"{CONFIG_PREFIX}.soft_overlong.buffer_fraction={fraction!r}: must be a number in (0, 1); the buffer "
+            "is this fraction of the current cap (0.2 = DAPO's 4096 of 20480)"
+        )
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+        raise TruncationConfigError(
+            f"{CONFIG_PREFIX}.soft_overlong.penalty_factor={factor!r}: must be a number >= 0 (DAPO: 1.0)"
+        )
+    return TruncationConfig(policy=policy, soft_buffer_fraction=float(fraction), soft_penalty_factor=float(factor))
+
+
+def is_truncated(response_ids: Sequence[int], cap: int, stop_token_ids: Collection[int]) -> bool:
+    """A response is truncated when it reached ``cap`` tokens without ending on a stop (EOS) token.
+
+    Engines report a length stop as an ordinary completion (vLLM maps ``length`` to ``completed``), so
+    this is decided from the tokens. A response that ends on EOS exactly at the cap finished.
+    """
+    if cap < 1:
+        raise ValueError(f"cap must be >= 1, got {cap}")
+    return len(response_ids) >= cap and (len(response_ids) == 0 or response_ids[-1] not in stop_token_ids)
+
+
+def soft_overlong_penalty(
+    response_lengths: torch.Tensor, caps: torch.Tensor, config: TruncationConfig
+) -> torch.Tensor:
+    """DAPO's soft overlong punishment, per sample, against each sample's own cap (<= 0)."""
+    caps = caps.to(torch.float64)
+    buffers = torch.clamp(torch.round(caps * config.soft_buffer_fraction), min=1.0)
+    expected = caps - buffers
+    overshoot = response_lengths.to(torch.float64) - expected
+    return torch.clamp(-overshoot / buffers * config.soft_penalty_factor, max=0.0)
+
+
+def _group_rows(index: Sequence[Hashable]) -> dict[Hashable, list[int]]:
+    rows: dict[Hashable, list[int]] = defaultdict(list)
+    for row, group in enumerate(index):
+        rows[group].append(row)
+    return rows
+
+
+def grpo_normalise(
+    scores: torch.Tensor, index: Sequence[Hashable], norm_by_std: bool = True, epsilon: float = 1e-6
+) -> torch.Tensor:
+    """verl GRPO's group normalisation, operation for operation (``compute_grpo_outcome_advantage`` in
+    verl 0.9.1 ``trainer/ppo/core_algos.py``): a group of one gets mean 0 and std 1, larger groups
+    ``torch.mean`` / unbiased ``torch.std``; then ``(score - mean) / (std + epsilon)``."""
+    return _normalise(scores, index, include=None, norm_by_std=norm_by_std, epsilon=epsilon)
+
+
+def _normalise(
+    scores: torch.Tensor,
+    index: Sequence[Hashable],
+    include: torch.Tensor | None,
+    norm_by_std: bool,
+    epsilon: float,
+) -> torch.Tensor:
+    """Group-normalise ``scores``. With ``include`` None this is verl's GRPO exactly. Otherwise the
+    group *mean* uses only the rows where ``include`` is True, while the *scale* stays the whole group's
+    std (a finished-only std is 0 whenever the finished responses agree, which would blow the truncated
+    rows' advantages up to 1/epsilon). A group with no included row gets zero advantages."""
+    result = torch.zeros_like(scores)
+    with torch.no_grad():
+        for rows in _group_rows(index).values():
+            group_scores = torch.stack([scores[r] for r in rows])
+            if len(rows) == 1:
+                mean, std = torch.tensor(0.0), torch.tensor(1.0)
+            else:
+                mean, std = torch.mean(group_scores), torch.std(group_scores)
+            if include is not None:
+                baseline_rows = [r for r in rows if bool(include[r])]
+                if not baseline_rows:
+                    continue  # every response truncated and excluded: no baseline, zero advantage
+                mean = torch.mean(torch.stack([scores[r] for r in baseline_rows]))
+            for r in rows:
+                result[r] = (scores[r] - mean) / (std + epsilon) if norm_by_std else scores[r] - mean
+    return result
+
+
+@dataclass(frozen=True)
+class SiriAdvantage:
+    """Per-sample output of :func:`siri_grpo_advantages`."""
+
+    advantages: torch.Tensor  # (bs,) float, the scalar advantage of each response
+    keep_in_loss: torch.Tensor  # (bs,) bool, False for responses the ``mask`` policy removes from the loss
+    shaped_scores: torch.Tensor  # (bs,) the scores after the policy's reward change (zero / soft)
+
+
+def siri_grpo_advantages(
+    scores: torch.Tensor,
+    index: Sequence[Hashable],
+    truncated: torch.Tensor | None,
+    config: TruncationConfig,
+    *,
+    response_lengths: torch.Tensor | None = None,
+    caps: torch.Tensor | None = None,
+    norm_by_std: bool = True,
+    epsilon: float = 1e-6,
+) -> SiriAdvantage:
+    """The SIRI GRPO advantage of each response under the configured truncation policy.
+
+    ``scores``: (bs,) summed rewards; ``index``: the GRPO group of each row (verl's ``uid``);
+    ``truncated``: (bs,) bool, reached the cap without EOS (required for every policy but ``paper``);
+    ``response_lengths`` / ``caps``: (bs,) tokens generated and the cap each response ran under
+    (required for ``soft``).
+    """
+    policy = config.policy
+    if policy not in TRUNCATION_POLICIES:
+        raise TruncationConfigError(f"{CONFIG_PREFIX}.truncation={policy!r}: unknown truncation policy")
+    batch_size = scores.shape[0]
+    if policy != "paper":
+        if truncated is None:
+            raise ValueError(
+                f"{CONFIG_PREFIX}.truncation={policy!r} needs each response's truncation flag, and none reached "
+                "the estimator. Launch with `python -m siri_verl.main` (its trainer passes the flags), or set "
+                f"{CONFIG_PREFIX}.truncation=paper"
+            )
+        if truncated.shape != (batch_size,):
+            raise ValueError(f"truncated has shape {tuple(truncated.shape)}, expected ({batch_size},)")
+        truncated = truncated.to(torch.bool)
+    keep = torch.ones(batch_size, dtype=torch.bool)
+    shaped = scores.clone()
+
+    if policy == "paper":
+        advantages = grpo_normalise(shaped, index, norm_by_std, epsilon)
+    elif policy == "zero":
+        shaped = torch.where(truncated, torch.zeros_like(shaped), shaped)
+        advantages = grpo_normalise(shaped, index, norm_by_std, epsilon)
+    elif policy == "mask":
+        advantages = grpo_normalise(shaped, index, norm_by_std, epsilon)
+        advantages = torch.where(truncated, torch.zeros_like(advantages), advantages)
+        keep = ~truncated
+    elif policy == "exclude_from_baseline":
+        advantages = _normalise(shaped, index, include=~truncated, norm_by_std=norm_by_std, epsilon=epsilon)
+    else:  # soft
+        if response_lengths is None or caps is None:
+            raise ValueError(f"{CONFIG_PREFIX}.truncation='soft' needs each response's length and cap")
+        shaped = shaped + soft_overlong_penalty(response_lengths, caps, config).to(shaped.dtype)
+        advantages = grpo_normalise(shaped, index, norm_by_std, epsilon)
+    return SiriAdvantage(advantages=advantages, keep_in_loss=keep, shaped_scores=shaped)

@@ -1,0 +1,283 @@
+"""SIRI's binary length-capping math reward as a verl custom reward function, plus batch scoring.
+
+Rule (SIRI_METHOD.md §3, DeepScaleR): the response *is* the rollout clipped at the current cap L(t), so it
+is graded as it stands -- 1.0 when an answer can be extracted from it (the last ``\\boxed{}`` after
+``</think>``) and equals the ground truth, 0.0 otherwise. A response cut before ``</think>`` or before its
+box closes therefore scores 0. No format reward, no length penalty.
+
+Grading order, cheapest first: extraction (string scan) -> normalised string equality -> integer
+literals compared exactly, other number literals (decimal, scientific, integer fractions) by value ->
+math-verify in a killable worker process with a hard time limit. Nothing here raises on model output:
+a timeout or an unparsable answer scores 0 and says why in ``reason``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+from siri_verl.reward.extraction import THINK_MODES, extract_answer
+from siri_verl.reward.normalize import integer_value, normalize_answer, numbers_verdict, numeric_value
+from siri_verl.reward.verifier import Verdict, shared_pool
+
+# ---------------------------------------------------------------------------------------------------
+# Truncated-response policies (reward kwarg ``truncated_score``).
+# A policy maps (score graded from the text as it stands, whether the rollout hit its cap) to the reward.
+# Register more with ``register_truncated_score_policy`` (e.g. a soft overlong punishment).
+# ---------------------------------------------------------------------------------------------------
+TruncatedScorePolicy = Callable[[float, bool], float]
+TRUNCATED_SCORE_POLICIES: dict[str, TruncatedScorePolicy] = {}
+TRUNCATED_SCORE_HELP: dict[str, str] = {}
+
+
+def register_truncated_score_policy(name: str, help_text: str):
+    """Decorator: make ``truncated_score=name`` select the decorated policy."""
+
+    def decorator(policy: TruncatedScorePolicy) -> TruncatedScorePolicy:
+        if name in TRUNCATED_SCORE_POLICIES:
+            raise ValueError(f"truncated_score policy {name!r} is already registered")
+        TRUNCATED_SCORE_POLICIES[name] = policy
+        TRUNCATED_SCORE_HELP[name] = help_text
+        return policy
+
+    return decorator
+
+
+@register_truncated_score_policy(
+    "as_is", "grade the clipped response as it stands (the paper): a complete correct answer before the cap scores 1"
+)
+def _grade_as_is(score: float, truncated: bool) -> float:
+    return score
+
+
+@register_truncated_score_policy("zero", "0 for every response that hit its cap, whatever it contains")
+def _zero_if_truncated(score: float, truncated: bool) -> float:
+    return 0.0 if truncated else score
+
+
+# Keys verl may add to the call that are not reward options (reward-loop managers with a reward router).
+_VERL_CALL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
+
+# Every result has exactly these keys (verl builds reward_extra_info columns from the first sample).
+RESULT_KEYS = ("score", "acc", "pred", "has_answer", "truncated", "cap", "reason")
+
+
+@dataclass(frozen=True)
+class RewardOptions:
+    """Options of the SIRI math reward; set them under ``reward.custom_reward_function.reward_kwargs``.
+
+    think_mode: where the answer is searched: "require" (after ``</think>``; none -> 0, the DeepScaleR/SIRI
+        rule), "optional" (after ``</think>`` if present, else everywhere) or "ignore" (models without
+        think tags).
+    truncated_score: policy for responses that hit their cap (``extra_info["siri_truncated"]``): "as_is"
+        (default, the paper) or "zero"; see ``TRUNCATED_SCORE_POLICIES``.
+    timeout_s: hard wall-clock limit per math-verify comparison, in seconds; on expiry the worker process
+        is killed and the answer scores 0 with reason "timeout".
+    verify_workers: number of math-verify worker processes per reward process (0 = min(4, CPU count)).
+    memory_limit_mb: address-space limit of each worker process (0 = none); a comparison that exceeds it
+        scores 0 with reason "memory_limit".
+    """
+
+    think_mode: str = "require"
+    truncated_score: str = "as_is"
+    timeout_s: float = 10.0
+    verify_workers: int = 0
+    memory_limit_mb: int = 4096
+
+    def __post_init__(self) -> None:
+        prefix = "reward.custom_reward_function.reward_kwargs"
+        if self.think_mode not in THINK_MODES:
+            raise ValueError(f"{prefix}.think_mode={self.think_mode!r}: choose one of {sorted(THINK_MODES)}")
+        if self.truncated_score not in TRUNCATED_SCORE_POLICIES:
+            raise ValueError(
+                f"{prefix}.truncated_score={self.truncated_score!r}: choose one of "
+                f"{sorted(TRUNCATED_SCORE_POLICIES)}"
+            )
+        if not (isinstance(self.timeout_s, (int, float)) and math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ValueError(f"{prefix}.timeout_s={self.timeout_s!r}: must be a positive number of seconds")
+        if not isinstance(self.verify_workers, int) or self.verify_workers < 0:
+            raise ValueError(f"{prefix}.verify_workers={self.verify_workers!r}: must be an int >= 0 (0 = auto)")
+        if not isinstance(self.memory_limit_mb, int) or self.memory_limit_mb < 0:
+            raise ValueError(f"{prefix}.memory_limit_mb={self.memory_limit_mb!r}: must be an int >= 0 (0 = none)")
+
+    @property
+    def num_workers(self) -> int:
+        return self.verify_workers or min(4, os.cpu_count() or 1)
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> RewardOptions:
+        """Options from reward kwargs; an unknown key raises naming it and the valid ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known - _VERL_CALL_KWARGS)
+        if unknown:
+            raise TypeError(
+                f"unknown SIRI reward option(s) {unknown} in reward.custom_reward_function.reward_kwargs; "
+                f"valid options: {sorted(known)}"
+            )
+        return _options_cached(tuple(sorted((k, v) for k, v in kwargs.items() if k in known)))
+
+
+@lru_cache(maxsize=64)
+def _options_cached(items: tuple) -> RewardOptions:
+    return RewardOptions(**dict(items))
+
+
+def _ground_truth_string(ground_truth: Any) -> str:
+    if isinstance(ground_truth, str):
+        return ground_truth.strip()
+    # Prepared parquet stores strings; other stored types (int, 27.0, lists) are converted here only as
+    # a fallback for data not produced by data_prep/prepare.py.
+    from siri_verl.data.answers import InvalidAnswerError, normalize_ground_truth
+
+    try:
+        return normalize_ground_truth(ground_truth)
+    except InvalidAnswerError:
+        return ""
+
+
+def _truncation_info(extra_info: Mapping[str, Any] | None) -> tuple[bool, int | None]:
+    if not extra_info:
+        return False, None
+    truncated = bool(extra_info.get("siri_truncated", False))
+    cap = extra_info.get("siri_cap")
+    try:
+        cap = None if cap is None else int(cap)
+    except (TypeError, ValueError):
+        cap = None
+    return truncated, cap
+
+
+# Longer answers skip the in-process string checks (their cost grows with nesting) and go straight to
+# the time-bounded worker.
+_MAX_FAST_PATH_CHARS = 1000
+
+
+def _fast_verdict(gold: str, pred: str) -> bool | None:
+    """Decide without math-verify when that is exact; None when math-verify is needed."""
+    if len(pred) > _MAX_FAST_PATH_CHARS or len(gold) > _MAX_FAST_PATH_CHARS:
+        return None
+    gold_norm, pred_norm = normalize_answer(gold), normalize_answer(pred)
+    if gold_norm == pred_norm:
+        return True
+    gold_int, pred_int = integer_value(gold_norm), integer_value(pred_norm)
+    if gold_int is not None and pred_int is not None:
+        return gold_int == pred_int
+    gold_num, pred_num = numeric_value(gold_norm), numeric_value(pred_norm)
+    if gold_num is not None and pred_num is not None:
+        return numbers_verdict(gold_num, pred_num)
+    return None
+
+
+class _Pending:
+    """One response graded up to the point where math-verify is needed (or finished)."""
+
+    __slots__ = ("gold", "pred", "has_answer", "truncated", "cap", "equal", "reason")
+
+    def __init__(self, solution_str: Any, ground_truth: Any, extra_info: Any, options: RewardOptions) -> None:
+        self.truncated, self.cap = _truncation_info(extra_info if isinstance(extra_info, Mapping) else None)
+        self.gold = _ground_truth_string(ground_truth)
+        solution = solution_str if isinstance(solution_str, str) else ""
+        extraction = extract_answer(solution, options.think_mode)
+        self.pred = extraction.answer
+        self.has_answer = extraction.has_answer
+        self.equal: bool | None = False
+        self.reason = extraction.reason
+        if not isinstance(solution_str, str):
+            self.reason = "not_a_string"
+        elif not self.gold:
+            self.reason = "bad_ground_truth"
+        elif self.has_answer:
+            self.equal = _fast_verdict(self.gold, self.pred)
+
+    def resolve(self, verdict: Verdict) -> None:
+        self.equal = verdict.equal
+        self.reason = verdict.reason
+
+    def result(self, options: RewardOptions) -> dict:
+        graded = 1.0 if self.equal else 0.0
+        score = TRUNCATED_SCORE_POLICIES[options.truncated_score](graded, self.truncated)
+        reason = self.reason or ("correct" if self.equal else "wrong_answer")
+        if score != graded and self.truncated:
+            reason = f"truncated_{options.truncated_score}"
+        return {
+            "score": float(score),
+            "acc": bool(self.equal),
+            "pred": self.pred,
+            "has_answer": self.has_answer,
+            "truncated": self.truncated,
+            "cap": self.cap,
+            "reason": reason,
+        }
+
+
+def compute_score(
+    data_source: str,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> dict:
+    """verl custom reward function: SIRI's binary length-capping reward for one response.
+
+    Args:
+        data_source: dataset name (not used for grading; every source is graded the same way).
+        solution_str: the decoded response, already clipped at the rollout cap.
+        ground_truth: the prepared answer string (``reward_model.ground_truth``).
+        extra_info: per-sample info; ``siri_truncated`` (bool) and ``siri_cap`` (int) are reported.
+        **kwargs: ``RewardOptions`` fields from ``reward.custom_reward_function.reward_kwargs``.
+
+    Returns:
+        dict with keys ``RESULT_KEYS``: ``score`` (1.0/0.0 after the truncation policy), ``acc`` (the
+        extracted answer is correct), ``pred``, ``has_answer``, ``truncated``, ``cap`` (None when not
+        set) and ``reason`` ("correct", "wrong_answer", "no_think_end", "no_boxed_answer", "timeout", ...).
+    """
+    options = RewardOptions.from_kwargs(kwargs)
+    pending = _Pending(solution_str, ground_truth, extra_info, options)
+    if pending.equal is None:
+        pool = shared_pool(options.num_workers, options.timeout_s, options.memory_limit_mb)
+        pending.resolve(pool.check(pending.gold, pending.pred))
+    return pending.result(options)
+
+
+def score_batch(
+    solutions: Sequence[str],
+    ground_truths: Sequence[Any],
+    *,
+    extra_infos: Sequence[Mapping[str, Any] | None] | None = None,
+    max_workers: int | None = None,
+    **kwargs: Any,
+) -> list[dict]:
+    """Grade many responses at once; same results as ``compute_score`` on each, in input order.
+
+    Extraction and the cheap checks run in this process; the remaining comparisons run on at most
+    ``max_workers`` math-verify worker processes at a time (default: ``verify_workers`` option), each
+    bounded by ``timeout_s``; responses with the same ground truth share a worker. Reused by the eval
+    harness and benchmarks.
+    """
+    if len(solutions) != len(ground_truths):
+        raise ValueError(f"score_batch: {len(solutions)} solutions but {len(ground_truths)} ground_truths")
+    if extra_infos is not None and len(extra_infos) != len(solutions):
+        raise ValueError(f"score_batch: {len(solutions)} solutions but {len(extra_infos)} extra_infos")
+    options = RewardOptions.from_kwargs(kwargs)
+    workers = max_workers or options.num_workers
+    infos = extra_infos if extra_infos is not None else [None] * len(solutions)
+    pending = [_Pending(s, g, e, options) for s, g, e in zip(solutions, ground_truths, infos)]
+    # Responses sharing a gold (a GRPO group) go to one worker in one task: its parse of the gold is reused.
+    by_gold: dict[str, list[_Pending]] = {}
+    for item in pending:
+        if item.equal is None:
+            by_gold.setdefault(item.gold, []).append(item)
+    if by_gold:
+        pool = shared_pool(workers, options.timeout_s, options.memory_limit_mb)
+        groups = list(by_gold.values())
+        with ThreadPoolExecutor(max_workers=min(workers, len(groups))) as executor:
+            results = executor.map(lambda group: pool.check_many([(p.gold, p.pred) for p in group]), groups)
+            for group, verdicts in zip(groups, results):
+                for item, verdict in zip(group, verdicts):
+                    item.resolve(verdict)
+    return [p.result(options) for p in pending]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from siri_verl.integration.step_metrics import PHASE_CODES as _LOGGED_PHASE_CODES
+
 PHASE_COLORS = {"compression": "#f4c7c3", "expansion": "#c6e2c3"}
 
 
@@ -162,7 +164,8 @@ def series(rows: Sequence[tuple[int, dict]], key: str) -> tuple[list[int], list[
     return steps, values
 
 
-PHASE_CODES = {-1.0: "compression", 1.0: "expansion", 0.0: "constant"}
+# The inverse of the integration's siri/phase encoding (warm-up shares code 0 with constant).
+PHASE_NAMES = {code: phase for phase, code in _LOGGED_PHASE_CODES.items() if phase != "warmup"}
 
 
 def _runs(step_phases) -> list[tuple[str, int, int]]:
@@ -183,7 +186,7 @@ def phase_spans(schedule, first_step: int, last_step: int) -> list[tuple[str, in
 def logged_phase_spans(rows: Sequence[tuple[int, dict]], key: str) -> list[tuple[str, int, int]]:
     """Phase runs from the per-step phase code the SIRI integration logs (-1/+1/0)."""
     steps, codes = series(rows, key)
-    return _runs((step, PHASE_CODES.get(code, "constant")) for step, code in zip(steps, codes))
+    return _runs((step, PHASE_NAMES.get(code, "constant")) for step, code in zip(steps, codes))
 
 
 def training_curves_plot(rows: Sequence[tuple[int, dict]], schedule=None, keys: CurveKeys = CurveKeys(),

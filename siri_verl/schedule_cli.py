@@ -133,28 +133,21 @@ def summary(schedule: LengthSchedule, first_step: int, last_step: int) -> str:
 
 def plot(schedule: LengthSchedule, rows: list[dict], path: Path, title: str) -> None:
     """Cap over steps, compression/expansion shaded, low/high checkpoint steps marked."""
-    import matplotlib
+    from siri_verl.plots import _pyplot, phase_spans
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     steps = [row["step"] for row in rows]
     caps = [row["cap"] for row in rows]
     figure, axes = plt.subplots(figsize=(10, 4))
     axes.plot(steps, caps, color="tab:blue", linewidth=1.6, label="max rollout length L(t)")
     shade = {"compression": ("tab:orange", 0.12), "expansion": ("tab:green", 0.10)}
-    start = 0
-    for index in range(1, len(rows) + 1):
-        if index == len(rows) or rows[index]["phase"] != rows[start]["phase"]:
-            phase = rows[start]["phase"]
-            if phase in shade:
-                color, alpha = shade[phase]
-                already = phase in {p.get_label() for p in axes.patches}
-                axes.axvspan(
-                    steps[start] - 0.5, steps[index - 1] + 0.5, color=color, alpha=alpha,
-                    label=None if already else phase, linewidth=0,
-                )
-            start = index
+    labelled = set()
+    for phase, start, end in phase_spans(schedule, steps[0], steps[-1]):
+        if phase in shade:
+            color, alpha = shade[phase]
+            axes.axvspan(start - 0.5, end + 0.5, color=color, alpha=alpha, linewidth=0,
+                         label=None if phase in labelled else phase)
+            labelled.add(phase)
     markers = {"low": ("tab:red", "--"), "high": ("tab:purple", ":")}
     for checkpoint in schedule.checkpoint_steps():
         if steps[0] <= checkpoint.step <= steps[-1]:

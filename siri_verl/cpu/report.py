@@ -23,18 +23,10 @@ STEP_COLUMNS = [
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    """One dict per logged step (``{"step": int, **metrics}``), in file order."""
-    rows = []
-    with open(path) as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{line_no} is not JSON ({exc}); was the run killed mid-write?") from exc
-            rows.append({"step": record["step"], **record["data"]})
-    return rows
+    """One dict per logged step (``{"step": int, **metrics}``), read with the plots' file-logger reader."""
+    from siri_verl.plots import read_metrics_jsonl
+
+    return [{"step": step, **data} for step, data in read_metrics_jsonl(path)]
 
 
 def read_request_log(path: str | Path) -> list[dict]:

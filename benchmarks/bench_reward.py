@@ -1,18 +1,23 @@
 """Reward-grader benchmark: SIRI's grader vs math-verify called directly vs verl's math_dapo and prime_math.
 
 Builds long R1-style responses from the benchmark answers in ../shared/data (AIME24/25, AMC23, MATH500,
-Minerva, OlympiadBench), in five labelled categories:
+Minerva, OlympiadBench), in six labelled categories:
 
     correct      final \\boxed{gold} after </think>, the gold verbatim or in an          label 1
                  equivalent notation (\\dfrac, spacing, p/q, n.0)
     wrong        final \\boxed{perturbed gold} after </think>                         label 0
+    near_miss    final \\boxed{} of a wrong answer that differs from the gold only       label 0
+                 where a fragment parse looks away: the gold's last digit changed, and
+                 a fixed probe set (a dropped term, root, unit exponent, base, variable)
     unboxed      "the final answer is gold." after </think>, no box                   label 0 (no extractable answer)
     truncated    cut at the cap inside the thinking (no </think>; a boxed guess of    label 0 (paper: no answer
                  the gold appears mid-thinking)                                               within the cap)
     adversarial  pathological final box (power towers, 600 nested braces, 6K-char       label 0
                  sums, factorials of huge numbers, unbalanced braces)
 
-and prints, per scorer and category, responses/s and agreement with the labels, all measured in this run.
+and prints, per scorer and category, responses/s and agreement with the labels, all measured in this run;
+for near_miss also the false-positive rate, and for every sequential cell the slowest single response.
+Ours runs with its default options (``timeout_s`` included) unless ``--timeout-s`` is given.
 Every (scorer, category) cell runs in its own child process: a response taking longer than ``--hang-s``
 kills the cell and marks it HUNG; a cell that runs out of ``--budget-s`` is marked "cut" and its
 throughput is over the responses it finished. Ours is measured sequentially (one call at a time, one verifier
@@ -36,8 +41,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-CATEGORIES = ("correct", "wrong", "unboxed", "truncated", "adversarial")
-LABELS = {"correct": 1, "wrong": 0, "unboxed": 0, "truncated": 0, "adversarial": 0}
+CATEGORIES = ("correct", "wrong", "near_miss", "unboxed", "truncated", "adversarial")
+LABELS = {"correct": 1, "wrong": 0, "near_miss": 0, "unboxed": 0, "truncated": 0, "adversarial": 0}
 ADVERSARIAL_ANSWERS = [
     "9^{9^{9^{9}}}",
     "(10^{10})!",
@@ -47,6 +52,37 @@ ADVERSARIAL_ANSWERS = [
     "2^{2^{2^{2^{2^{2}}}}}",
     "\\frac{1}{\\frac{1}{\\frac{1}{" + "x}" * 3 + "}}",
     "x^{x^{x^{x^{x^{x}}}}}-\\sum_{k=1}^{10^{9}} k^{k}",
+    "9^{9^9}",
+    "10^{-100000}",
+    "(2^{10000})^{2^{10000}}",
+    "100000!",
+    "\\left(" * 300 + "1" + "\\right)" * 300,
+    "\\frac{1}{\\frac{1}{\\frac{1}{x}x}x}}}",
+    "+".join(["x^{2}"] * 100),
+    "\\sum_{k=1}^{10^{9}} k^{k}",
+]
+# Wrong answers a fragment parse of the gold (or of the answer) accepts: (gold, wrong answer).
+NEAR_MISS_PROBES = [
+    ("1 - \\frac{1}{\\mathrm{e}}", "1"),
+    ("1 - \\frac{1}{\\mathrm{e}}", "1 + \\frac{1}{\\mathrm{e}}"),
+    ("1 - \\frac{1}{\\mathrm{e}}", "1 - \\frac{2}{\\mathrm{e}}"),
+    ("3+\\frac{2}{\\mathrm{e}}", "3"),
+    ("\\frac{\\mathrm{e}}{2}", "\\frac{\\mathrm{e}}{3}"),
+    ("\\sqrt{\\mathrm{e}}", "\\sqrt{2}"),
+    ("x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{4}", "\\frac{1}{2}"),
+    ("x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{4}", "x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{5}"),
+    ("x = 2, x = \\pm 3", "3"),
+    ("x = 2, x = \\pm 3", "2, 3"),
+    ("15\\mbox{ cm}^2", "15\\mbox{ cm}^3"),
+    ("204_5", "204_6"),
+    ("N=n", "N=n+1"),
+    ("6m", "6"),
+    ("\\frac{1}{m} t", "\\frac{1}{m}"),
+    ("\\{x \\mid 2 < x < 3\\}", "\\{x \\mid 2 < x < 4\\}"),
+    ("\\frac{1}{3} E_{1}+\\frac{2}{3} E_{2}", "\\frac{1}{3} E_{1}+\\frac{2}{3} E_{3}"),
+    ("\\hbar \\omega(v+1 / 2)-\\frac{E_{0}^{2} e^{2}}{2 m \\omega^{2}}", "\\hbar \\omega(v+1 / 2)-\\frac{E_{0}^{2} e^{2}}{2 m \\omega^{3}}"),
+    ("0.\\overline{3}", "0"),
+    ("\\frac{1}{23}", "\\frac 123"),
 ]
 
 
@@ -61,6 +97,15 @@ def load_golds(data_dir: Path) -> list[str]:
         rows = read_local_rows(data_dir / spec.local_file)
         golds += [r["reward_model"]["ground_truth"] for r in prepare_rows(spec, rows, progress=False).records]
     return golds
+
+
+def perturb_last(gold: str, shift: int = 1) -> str | None:
+    """A near miss: the last digit bumped by ``shift`` (1-9); None when the gold has no digit."""
+    matches = list(re.finditer(r"\d", gold))
+    if not matches:
+        return None
+    match = matches[-1]
+    return gold[: match.start()] + str((int(match.group()) + shift) % 10) + gold[match.end() :]
 
 
 def perturb(gold: str, shift: int = 1) -> str:
@@ -120,9 +165,19 @@ def build_cases(
     """Labelled responses per category; consecutive runs of ``group_size`` share a gold (a GRPO group)."""
     rng = random.Random(seed)
     cases = {category: [] for category in CATEGORIES}
+    with_digits = [g for g in golds if perturb_last(g) is not None]
     for category in CATEGORIES:
         count = n_adversarial if category == "adversarial" else per_category
         for index in range(count):
+            if category == "near_miss":  # the probe set first, then last-digit changes of random golds
+                if index < len(NEAR_MISS_PROBES):
+                    gold, answer = NEAR_MISS_PROBES[index]
+                else:
+                    gold = rng.choice(with_digits) if index % group_size == 0 else gold
+                    answer = perturb_last(gold, 1 + index % 9)
+                think = thinking(rng, rng.randint(max_chars // 8, max_chars), decoy=None)
+                cases[category].append((think + f"</think>\n\nSo the answer is $\\boxed{{{answer}}}$.", gold))
+                continue
             if index % group_size == 0:
                 gold = rng.choice(golds)
             think = thinking(rng, rng.randint(max_chars // 8, max_chars), decoy=gold if rng.random() < 0.3 else None)
@@ -143,10 +198,15 @@ def build_cases(
 
 
 # ---------------------------------------------------------------------------------------- scorers
+def _ours_options(timeout_s) -> dict:
+    return {} if timeout_s is None else {"timeout_s": timeout_s}
+
+
 def _ours_sequential(timeout_s):
     from siri_verl.reward import compute_score
 
-    return lambda response, gold: compute_score("bench", response, gold, timeout_s=timeout_s, verify_workers=1)["score"] > 0
+    options = _ours_options(timeout_s)
+    return lambda response, gold: compute_score("bench", response, gold, verify_workers=1, **options)["score"] > 0
 
 
 def _math_verify_direct(timeout_s):
@@ -189,10 +249,11 @@ def _run_cell(scorer_name: str, items: list, timeout_s: float, workers: int, con
 
         # distinct golds, so every worker process starts (score_batch groups responses by gold)
         squares = range(2, 2 + workers)
+        options = _ours_options(timeout_s)
         score_batch([f"x</think>\\boxed{{\\sqrt{{{n * n}}}}}" for n in squares], [str(n) for n in squares],
-                    max_workers=workers, timeout_s=timeout_s)
+                    max_workers=workers, **options)
         start = time.perf_counter()
-        results = score_batch([r for r, _ in items], [g for _, g in items], max_workers=workers, timeout_s=timeout_s)
+        results = score_batch([r for r, _ in items], [g for _, g in items], max_workers=workers, **options)
         elapsed = time.perf_counter() - start
         for index, result in enumerate(results):
             conn.send((index, result["score"] > 0, elapsed))
@@ -219,7 +280,7 @@ def measure(scorer_name: str, items: list, timeout_s: float, workers: int, hang_
     process = context.Process(target=_run_cell, args=(scorer_name, items, timeout_s, workers, sender))
     process.start()
     sender.close()
-    verdicts, elapsed, hung, cut = {}, 0.0, False, False
+    verdicts, elapsed, hung, cut, slowest = {}, 0.0, False, False, 0.0
     # score_batch reports only at the end: its whole batch must fit in the budget instead
     per_message_s = budget_s if scorer_name == OURS_BATCH else hang_s
     cell_deadline = time.monotonic() + budget_s
@@ -236,13 +297,18 @@ def measure(scorer_name: str, items: list, timeout_s: float, workers: int, hang_
             break
         if message is None:
             break
-        index, verdict, elapsed = message
+        index, verdict, now = message
+        if scorer_name != OURS_BATCH:  # sequential: the time of this one response
+            slowest = max(slowest, now - elapsed)
+        elapsed = now
         verdicts[index] = verdict
     if process.is_alive():
         process.kill()
     process.join()
+    if hung and scorer_name != OURS_BATCH:  # the response that never finished took at least hang_s
+        slowest = max(slowest, hang_s)
     return {"done": len(verdicts), "total": len(items), "elapsed_s": elapsed, "hung": hung, "cut": cut,
-            "verdicts": verdicts}
+            "slowest_s": slowest if scorer_name != OURS_BATCH else None, "verdicts": verdicts}
 
 
 def agreement(cell: dict, label: int) -> float:
@@ -258,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-category", type=int, default=None, help="responses per category (default 400; quick 40)")
     parser.add_argument("--adversarial", type=int, default=None, help="adversarial responses (default 16; quick 3)")
     parser.add_argument("--max-chars", type=int, default=None, help="longest thinking, in characters (default 40000; quick 12000)")
-    parser.add_argument("--timeout-s", type=float, default=None, help="ours: per-answer hard limit in seconds (default 5; quick 2)")
+    parser.add_argument("--timeout-s", type=float, default=None,
+                        help="ours: per-answer hard limit in seconds (default: the reward's own default)")
     parser.add_argument("--workers", type=int, default=2, help="ours (score_batch): verifier processes")
     parser.add_argument("--budget-s", type=float, default=None,
                         help="wall-clock budget per scorer x category cell; when it runs out the cell is reported "
@@ -279,9 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     per_category = args.per_category or (40 if quick else 400)
     n_adversarial = args.adversarial or (3 if quick else 16)
     max_chars = args.max_chars or (12000 if quick else 40000)
-    timeout_s = args.timeout_s or (2.0 if quick else 5.0)
+    from siri_verl.reward import RewardOptions
+
+    timeout_s = args.timeout_s  # None: ours runs with its default options
+    effective_timeout_s = timeout_s or RewardOptions().timeout_s
     budget_s = args.budget_s or (10.0 if quick else 600.0)
-    hang_s = args.hang_s or 2 * timeout_s + 5
+    hang_s = args.hang_s or 2 * effective_timeout_s + 5
     if not args.data_dir.is_dir():
         print(f"error: --data-dir {args.data_dir} not found (expected the ../shared/data layout)", file=sys.stderr)
         return 2
@@ -299,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     mean_chars = sum(len(r) for items in cases.values() for r, _ in items) / total
     print(f"{total} responses from {len(golds)} benchmark answers; mean length {mean_chars:,.0f} chars; "
           f"groups of {args.group_size}; best of {repeats}; "
-          f"ours: timeout {timeout_s}s, score_batch workers {args.workers}; hang limit {hang_s}s per response, "
+          f"ours: timeout {effective_timeout_s}s{'' if timeout_s else ' (default)'}, score_batch workers {args.workers}; "
+          f"hang limit {hang_s}s per response, "
           f"budget {budget_s}s per cell\n")
 
     scorer_names = [*SEQUENTIAL_SCORERS, OURS_BATCH]
@@ -345,10 +416,32 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntarget (ours sequential >= 2x math-verify direct on boxed correct+wrong, agreement not lower, "
           f"no hangs): {'MET' if target_met else 'NOT MET'}")
 
+    print("\nnear-miss wrong answers: false-positive rate (accepted / scored)")
+    near_miss = {}
+    for name in scorer_names:
+        cell = results[name]["near_miss"]
+        accepted = sum(cell["verdicts"].values())
+        rate = accepted / len(cell["verdicts"]) if cell["verdicts"] else float("nan")
+        near_miss[name] = {"false_positive_rate": rate, "accepted": accepted, "scored": len(cell["verdicts"])}
+        print(f"  {name:<20} {rate:>7.3f}  ({accepted}/{len(cell['verdicts'])})")
+    fp_target = near_miss["ours (sequential)"]["false_positive_rate"] <= near_miss["math-verify direct"]["false_positive_rate"]
+    print(f"target (ours' near-miss false-positive rate <= math-verify direct's): {'MET' if fp_target else 'NOT MET'}")
+
+    print("\nslowest single response per category, seconds (sequential scorers):")
+    print(f"  {'scorer':<20}" + "".join(f"{c:>13}" for c in CATEGORIES))
+    slowest = {}
+    for name in SEQUENTIAL_SCORERS:
+        slowest[name] = {c: results[name][c]["slowest_s"] for c in CATEGORIES}
+        print(f"  {name:<20}" + "".join(f"{slowest[name][c]:>13.2f}" for c in CATEGORIES))
+    ours_slowest = max(slowest["ours (sequential)"].values())
+    time_target = ours_slowest <= 5.0
+    print(f"target (no response of ours over 5 s, default options): {'MET' if time_target else 'NOT MET'} "
+          f"(slowest {ours_slowest:.2f} s)")
+
     if args.json:
         payload = {
             "settings": {"quick": quick, "per_category": per_category, "adversarial": n_adversarial,
-                         "max_chars": max_chars, "timeout_s": timeout_s, "workers": args.workers,
+                         "max_chars": max_chars, "timeout_s": effective_timeout_s, "workers": args.workers,
                          "budget_s": budget_s, "hang_s": hang_s, "seed": args.seed, "responses": total,
                          "group_size": args.group_size, "repeats": repeats},
             "cells": {name: {c: {k: v for k, v in cell.items() if k != "verdicts"} |
@@ -356,6 +449,10 @@ def main(argv: list[str] | None = None) -> int:
                       for name, cells in results.items()},
             "boxed_correct_wrong": summary,
             "target_met": target_met,
+            "near_miss": near_miss,
+            "near_miss_target_met": fp_target,
+            "slowest_response_s": slowest,
+            "time_target_met": time_target,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2))

@@ -11,9 +11,17 @@
 #   CKPT_DIR        checkpoint root; each recipe writes into "$CKPT_DIR/<experiment>"          [$HOME/ckpt/siri]
 #   NNODES          nodes in the Ray cluster                                                    [1]
 #   GPUS_PER_NODE   GPUs per node                                                               [8]
-#   PYTHON          interpreter                                                                 [python3]
+#   PYTHON          interpreter             [.venv/bin/python of this repository if it exists, else python3]
+#
+# When this repository has a .venv, its bin folder is also put first on PATH, so `siri-verl` and `hf` in the
+# recipes resolve to the project's venv in a shell that never activated it.
 
 RECIPES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SIRI_VENV_BIN="$(dirname "$RECIPES_DIR")/.venv/bin"
+if [[ -x "$SIRI_VENV_BIN/python" ]]; then
+  PYTHON="${PYTHON:-$SIRI_VENV_BIN/python}"
+  case ":$PATH:" in *":$SIRI_VENV_BIN:"*) ;; *) PATH="$SIRI_VENV_BIN:$PATH"; export PATH ;; esac
+fi
 DATA_DIR="${DATA_DIR:-$HOME/data/siri}"
 CKPT_DIR="${CKPT_DIR:-$HOME/ckpt/siri}"
 NNODES="${NNODES:-1}"

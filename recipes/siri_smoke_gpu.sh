@@ -30,6 +30,7 @@ exec bash "$RECIPES_DIR/siri_1.5b.sh" \
   actor_rollout_ref.actor.ppo_max_token_len_per_gpu=6144 \
   actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=6144 \
   actor_rollout_ref.rollout.val_kwargs.n=1 \
+  algorithm.siri.validation_n=null \
   trainer.test_freq=-1 \
   trainer.save_freq=-1 \
   trainer.val_before_train=false \

@@ -1,8 +1,7 @@
 """Train with SIRI: ``python -m siri_verl.main [--config-path DIR --config-name RECIPE] [hydra overrides...]``.
 
 A hydra app over ``siri_verl/config/siri_trainer.yaml`` (verl's ``ppo_trainer`` plus ``algorithm.siri``).
-Before Ray starts it: points verl's agent-loop workers at the packaged ``siri_single_turn`` loop, runs the
-preflight checks of ``siri-verl check`` (failing in seconds, naming the key, on a broken config), and
+Before Ray starts it runs the preflight checks of ``siri-verl check`` (failing in seconds, naming the key, on a broken config), and
 then hands over to verl's ``run_ppo`` with ``SiriTaskRunner`` (verl's V1 TaskRunner training
 ``SiriPPOTrainer``). ``--cfg job`` prints the composed config without starting anything.
 """
@@ -10,9 +9,9 @@ then hands over to verl's ``run_ppo`` with ``SiriTaskRunner`` (verl's V1 TaskRun
 from __future__ import annotations
 
 import hydra
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from siri_verl.preflight import apply_siri_runtime_settings, run_preflight
+from siri_verl.preflight import run_preflight
 
 
 @hydra.main(config_path="config", config_name="siri_trainer", version_base=None)
@@ -27,8 +26,6 @@ def run(config: DictConfig) -> None:
     from verl.utils.config import validate_config
     from verl.utils.device import auto_set_device
 
-    with open_dict(config):
-        apply_siri_runtime_settings(config)
     auto_set_device(config)
     run_preflight(config)
     validate_config(config=config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))

@@ -1,7 +1,9 @@
-"""Plots: accuracy vs mean tokens (the paper's Pareto figure) and SIRI training curves.
+"""Plots: accuracy vs mean tokens (the paper's Pareto figure), SIRI training curves, accuracy vs token budget
+and a training run's evolution over its phase checkpoints.
 
 matplotlib with the Agg backend (no display needed); every plot is written as PNG and SVG and the figure
-is returned so callers and tests can inspect its series. Used by ``siri-verl report --pareto/--curves``.
+is returned so callers and tests can inspect its series. Used by ``siri-verl report --pareto/--curves/
+--budget-plot/--evolution``.
 
 Training curves read verl's ``file`` logger output (``trainer.logger=[...,file]``): one JSON object per
 line, ``{"step": <global_steps>, "data": {<metric>: <value>, ...}}`` (``verl/utils/tracking.py``,
@@ -241,5 +243,130 @@ def training_curves_plot(rows: Sequence[tuple[int, dict]], schedule=None, keys: 
         if axes.get_legend_handles_labels()[0]:
             axes.legend(fontsize=7, loc="best")
     figure.suptitle(title or "SIRI training curves")
+    figure.tight_layout()
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Token budgets: accuracy vs budget, and a training run's phase checkpoints at each budget
+
+
+@dataclass(frozen=True)
+class BudgetCurve:
+    """One model on one benchmark: accuracy (%) with standard error (%) and mean tokens spent at each budget."""
+
+    label: str
+    budgets: tuple[int, ...]
+    acc: tuple[float, ...]
+    acc_err: tuple[float | None, ...]
+    tokens: tuple[float, ...] = ()
+
+
+def _errors(values: Sequence[float | None]) -> list[float]:
+    return [v if v is not None and not math.isnan(v) else 0.0 for v in values]
+
+
+def _budget_axis(axes, budgets: Sequence[int]) -> None:
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    axes.set_xscale("log", base=2)
+    ticks = sorted(set(budgets))
+    axes.xaxis.set_major_locator(FixedLocator(ticks))
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.set_xticklabels([f"{b // 1024}K" if b >= 1024 and b % 1024 == 0 else str(b) for b in ticks], fontsize=7)
+
+
+def budget_plot(curves: dict[str, Sequence[BudgetCurve]], paper: dict[str, Sequence[ParetoPoint]] | None = None,
+                *, paper_budget: int = 16384, title: str | None = None):
+    """Accuracy vs token budget, one panel per benchmark (``curves`` keys), one curve per model.
+
+    Series (by matplotlib label): the model's label (errorbar line, ± standard error; a missing s.e. is drawn as
+    0), and "paper Table 1" (scatter at ``paper_budget``, the paper's evaluation cap) from ``paper`` (its points'
+    ``tokens`` are ignored; they are placed at the budget they were measured at).
+    """
+    if not curves:
+        raise ValueError("budget_plot: no curves")
+    plt = _pyplot()
+    benchmarks = list(curves)
+    figure, axes_list = plt.subplots(1, len(benchmarks), figsize=(4.2 * len(benchmarks) + 1.5, 3.8), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    labels = list(dict.fromkeys(c.label for cs in curves.values() for c in cs))  # one color per model
+    for axes, benchmark in zip(axes_list[0], benchmarks):
+        budgets: list[int] = []
+        for curve in curves[benchmark]:
+            color = colors[labels.index(curve.label) % len(colors)]
+            axes.errorbar(list(curve.budgets), list(curve.acc), yerr=_errors(curve.acc_err), fmt="-o", markersize=4,
+                          capsize=3, color=color, label=curve.label)
+            budgets += curve.budgets
+        points = (paper or {}).get(benchmark) or []
+        if points:
+            axes.scatter([paper_budget] * len(points), [p.acc for p in points], marker="s", color="#7f7f7f",
+                         label="paper Table 1", zorder=3)
+            for p in points:
+                axes.annotate(p.label, (paper_budget, p.acc), textcoords="offset points", xytext=(5, -3), fontsize=6,
+                              color="#555555")
+            budgets.append(paper_budget)
+        _budget_axis(axes, budgets)
+        axes.set_title(benchmark)
+        axes.set_xlabel("token budget B (max new tokens)")
+        axes.set_ylabel("pass@1 (%) within B tokens")
+        axes.grid(alpha=0.3)
+    handles, names = [], []
+    for axes in axes_list[0]:
+        for handle, name in zip(*axes.get_legend_handles_labels()):
+            if name not in names:
+                handles.append(handle)
+                names.append(name)
+    figure.legend(handles, names, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 0.9))
+    figure.suptitle(title or "Accuracy vs token budget (one evaluation run per model)")
+    figure.tight_layout()
+    return figure
+
+
+@dataclass(frozen=True)
+class EvolutionSeries:
+    """One benchmark at one budget across a training run's checkpoints (in step order)."""
+
+    budget: int
+    steps: tuple[int, ...]
+    acc: tuple[float, ...]
+    acc_err: tuple[float | None, ...]
+    tokens: tuple[float, ...]
+
+
+def evolution_plot(series: dict[str, Sequence[EvolutionSeries]], checkpoints: Sequence[tuple[int, str, str]],
+                   *, title: str | None = None):
+    """A training run's evolution: per benchmark (rows), accuracy and mean tokens spent (columns) at each
+    checkpoint, one line per budget (labelled "B=<budget>"). ``checkpoints`` = (step, name, kind) are marked
+    with vertical lines (low: green, high: purple, other e.g. the start: grey) and name the x ticks."""
+    if not series:
+        raise ValueError("evolution_plot: no series")
+    plt = _pyplot()
+    benchmarks = list(series)
+    figure, grid = plt.subplots(len(benchmarks), 2, figsize=(11, 3.2 * len(benchmarks) + 0.6), squeeze=False,
+                                sharex=True)
+    budgets = sorted({s.budget for ss in series.values() for s in ss})
+    cmap = plt.get_cmap("viridis")
+    shade = {b: cmap(0.15 + 0.7 * i / max(1, len(budgets) - 1)) for i, b in enumerate(budgets)}
+    for (ax_acc, ax_tok), benchmark in zip(grid, benchmarks):
+        for s in sorted(series[benchmark], key=lambda s: s.budget):
+            ax_acc.errorbar(list(s.steps), list(s.acc), yerr=_errors(s.acc_err), fmt="-o", markersize=4, capsize=3,
+                            color=shade[s.budget], label=f"B={s.budget}")
+            ax_tok.plot(list(s.steps), list(s.tokens), "-o", markersize=4, color=shade[s.budget],
+                        label=f"B={s.budget}")
+        ax_acc.set_ylabel(f"{benchmark} pass@1 (%)")
+        ax_tok.set_ylabel(f"{benchmark} mean tokens")
+        for axes in (ax_acc, ax_tok):
+            for step, _name, kind in checkpoints:
+                color = {"low": "#2ca02c", "high": "#9467bd"}.get(kind, "#7f7f7f")
+                axes.axvline(step, color=color, linestyle=":", linewidth=1)
+            axes.grid(alpha=0.3)
+    for axes in grid[-1]:
+        axes.set_xticks([step for step, _, _ in checkpoints])
+        axes.set_xticklabels([f"{name}\n(step {step})" for step, name, _ in checkpoints], rotation=30, ha="right",
+                             fontsize=7)
+        axes.set_xlabel("phase checkpoint (training step)")
+    grid[0][1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    figure.suptitle(title or "Training run: accuracy and tokens at each budget per phase checkpoint")
     figure.tight_layout()
     return figure

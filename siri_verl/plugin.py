@@ -6,3 +6,4 @@ registration below exists. Keep this module free of side effects other than regi
 """
 import siri_verl.cpu.plugin  # noqa: E402,F401  -- CPU platform (inert unless VERL_PLATFORM=cpu) + hf rollout
 import siri_verl.integration.estimator  # noqa: E402,F401  -- registers the siri_grpo advantage estimator
+import siri_verl.integration.agent_loop  # noqa: E402,F401  -- registers the siri_single_turn agent loop

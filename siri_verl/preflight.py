@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 SIRI_AGENT_LOOP = "siri_single_turn"
-VERL_DEFAULT_AGENT_LOOP = "single_turn_agent"
 PRINT_ARGS_ENV = "SIRI_PRINT_LAUNCH_ARGS"
 REQUIRED_COLUMNS = ("data_source", "reward_model")
 
@@ -72,27 +71,6 @@ class PreflightReport:
 
 
 # ---------------------------------------------------------------------------------------------
-# Settings siri_verl.main applies before checking
-
-
-def packaged_agent_loop_config() -> str:
-    """Absolute path of ``siri_verl/config/agent_loops.yaml`` (lists ``siri_single_turn``)."""
-    return str(resources.files("siri_verl") / "config" / "agent_loops.yaml")
-
-
-def apply_siri_runtime_settings(config) -> None:
-    """Point the agent-loop workers at the packaged SIRI loop (``config`` must be writable).
-
-    Sets ``rollout.agent.agent_loop_config_path`` when unset and ``rollout.agent.default_agent_loop`` when
-    it is verl's default; any other explicit value is left for the preflight to judge."""
-    agent = config.actor_rollout_ref.rollout.agent
-    if not agent.get("agent_loop_config_path"):
-        agent.agent_loop_config_path = packaged_agent_loop_config()
-    if agent.get("default_agent_loop") in (None, VERL_DEFAULT_AGENT_LOOP):
-        agent.default_agent_loop = SIRI_AGENT_LOOP
-
-
-# ---------------------------------------------------------------------------------------------
 # The checks
 
 
@@ -131,10 +109,14 @@ def check_config(config, *, check_data: bool = True, check_model: bool = True) -
     _check_trainer(report, config, schedule)
     _check_agent_loop(report, config)
     _check_reward_keys(report, config, schedule)
+    _check_reward_kwargs(report, config)
     _check_batch(report, config)
+    _check_mask_loss_agg(report, config, siri)
+    _check_wandb(report, config)
     needed = None if schedule is None else prompt_length + schedule.max_length  # longest prompt + response
     if needed is not None:
         _check_token_budgets(report, config, needed)
+        _check_sglang_headroom(report, config, needed)
     tokenizer = None
     if check_model:
         tokenizer = _check_model(report, config, needed)
@@ -146,6 +128,7 @@ def check_config(config, *, check_data: bool = True, check_model: bool = True) -
             _check_prompt_lengths(report, config, tokenizer)
     else:
         report.skipped.append("data file checks (disabled)")
+    _check_validation_n(report, config, siri, check_data)
     _check_resume(report, config, siri)
     return report
 
@@ -155,6 +138,7 @@ SIRI_KEYS = {
     "truncation": None,
     "soft_overlong": {"buffer_fraction", "penalty_factor"},
     "validation_max_tokens": None,
+    "validation_n": None,  # validated by siri_verl.integration.validation
     "phase_checkpoints": {"enable", "validate"},
     "resume": {"allow_schedule_change"},
 }
@@ -254,9 +238,10 @@ def _check_agent_loop(report: PreflightReport, config) -> None:
         report.error("actor_rollout_ref.rollout.agent.default_agent_loop",
                      f"={name}: only {SIRI_AGENT_LOOP} sends the step's cap as max_tokens; remove the override")
     path = agent.get("agent_loop_config_path")
-    if not path or not os.path.isfile(path):
+    if path and not os.path.isfile(path):
         report.error("actor_rollout_ref.rollout.agent.agent_loop_config_path",
-                     f"={path!r} does not exist; leave it null (siri_verl.main uses {packaged_agent_loop_config()})")
+                     f"={path!r} does not exist; leave it null ({SIRI_AGENT_LOOP} is registered at `import verl` "
+                     "by the siri_verl plugin, on every node)")
 
 
 LEGACY_REWARD_KEYS = {
@@ -288,6 +273,10 @@ def _check_reward_keys(report: PreflightReport, config, schedule) -> None:
                          "algorithm.siri.truncation=soft applies it against each response's cap")
 
 
+GROUP_ESTIMATORS = frozenset({"grpo", "siri_grpo", "rloo", "grpo_passk", "optimal_token_baseline"})
+"""Advantage estimators whose baseline is the other responses of the same prompt (verl's names)."""
+
+
 def _check_batch(report: PreflightReport, config) -> None:
     batch = _get(config, "data.train_batch_size")
     n = _get(config, "actor_rollout_ref.rollout.n", 1)
@@ -305,6 +294,11 @@ def _check_batch(report: PreflightReport, config) -> None:
             report.error("actor_rollout_ref.actor.ppo_mini_batch_size",
                          f"x rollout.n = {mini * n} responses per mini-batch is not divisible by "
                          f"{world} GPUs (trainer.nnodes x trainer.n_gpus_per_node)")
+    if n is not None and n < 2 and _get(config, "algorithm.adv_estimator") in GROUP_ESTIMATORS:
+        report.error("actor_rollout_ref.rollout.n",
+                     f"={n}: {_get(config, 'algorithm.adv_estimator')} normalises each response against the other "
+                     "responses of its prompt, so with one response per prompt every advantage is 0 and nothing "
+                     "is learned; set it to 2 or more (the paper: 8)")
     if batch is not None and (batch * n) % world:
         report.error("data.train_batch_size",
                      f"x rollout.n = {batch * n} responses is not divisible by {world} GPUs")
@@ -344,13 +338,16 @@ def _check_token_budgets(report: PreflightReport, config, needed: int) -> None:
 
 def _check_model(report: PreflightReport, config, needed: int | None):
     """Model config and tokenizer checks; returns the tokenizer when it loaded (else None)."""
-    path = _get(config, "actor_rollout_ref.model.path")
-    if not path or not os.path.isdir(str(path)):
+    path = _local_model_folder(_get(config, "actor_rollout_ref.model.path"))
+    if path is None:
         report.skipped.append(
-            f"model checks (max_position_embeddings vs prompt + max, tokenizer EOS and chat template, prompt "
-            f"lengths): actor_rollout_ref.model.path={path!r} is not a local folder here")
+            f"model checks (max_position_embeddings vs prompt + max, tokenizer EOS and chat template, verl's "
+            f"agent-loop prompt rendering, prompt lengths): actor_rollout_ref.model.path="
+            f"{_get(config, 'actor_rollout_ref.model.path')!r} is neither a local folder nor in the Hugging Face "
+            "cache here")
         return None
     config_file = Path(path) / "config.json"
+    model_config = {}
     if config_file.is_file():
         model_config = json.loads(config_file.read_text())
         override = _get(config, "actor_rollout_ref.model.override_config.max_position_embeddings")
@@ -382,7 +379,49 @@ def _check_model(report: PreflightReport, config, needed: int | None):
                      "tokenizer has no chat_template; verl's agent loop applies it to every prompt")
         return None
     report.passed.append(f"tokenizer: eos_token_id={tokenizer.eos_token_id}, chat template present")
+    _check_agent_loop_rendering(report, tokenizer, model_config.get("model_type"))
     return tokenizer
+
+
+def _local_model_folder(path) -> str | None:
+    """``path`` if it is a local folder, else its snapshot in the Hugging Face cache, else None (no download)."""
+    if not path:
+        return None
+    if os.path.isdir(str(path)):
+        return str(path)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(str(path), local_files_only=True)
+    except Exception:  # not a repo id, or not cached: the model checks are skipped
+        return None
+
+
+def _check_agent_loop_rendering(report: PreflightReport, tokenizer, model_type: str | None) -> None:
+    """Build the Continuous Token builder verl's agent loop will build for this model and render one prompt.
+
+    verl chooses it from ``config.json``'s ``model_type`` alone; a Qwen-typed model without ``<|im_end|>``
+    (DeepSeek-R1-Distill-Qwen, the paper's model) crashes every agent-loop worker before step 1 unless
+    ``siri_single_turn`` picks another builder (siri_verl/integration/agent_loop.py). Same code path, seconds.
+    """
+    from siri_verl.integration.agent_loop import build_continuous_token_builder
+
+    messages = [{"role": "user", "content": "What is 1 + 1?"}]
+    try:
+        builder = build_continuous_token_builder(tokenizer, model_type)
+        rendered = list(builder.build_initial_tokens(messages))
+    except Exception as error:  # whatever verl raises in the worker, raised here first
+        report.error("actor_rollout_ref.model.path",
+                     f"verl's agent loop cannot render a prompt for this model (config.json model_type="
+                     f"{model_type!r}): {type(error).__name__}: {error}")
+        return
+    direct = list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                return_dict=True)["input_ids"])
+    if rendered != direct:
+        report.warn("actor_rollout_ref.model.path",
+                    f"verl's {type(builder).__name__} renders a prompt of {len(rendered)} tokens that differs from "
+                    f"the tokenizer's own chat template ({len(direct)} tokens)")
+    report.passed.append(f"agent-loop prompt rendering: {type(builder).__name__} for model_type={model_type!r}")
 
 
 PROMPT_ROWS_CHECKED = 5000  # per file: enough to catch a wrong max_prompt_length, bounded in time
@@ -432,7 +471,7 @@ def _check_data(report: PreflightReport, config) -> None:
         rows = 0
         for file in files:
             if not os.path.isfile(file):
-                report.error(key, f"{file} does not exist (prepare the data with `python data_prep/prepare.py all`)")
+                report.error(key, _missing_data_file(key, file))
                 continue
             parquet = pq.ParquetFile(file)
             rows += parquet.metadata.num_rows
@@ -449,6 +488,7 @@ def _check_data(report: PreflightReport, config) -> None:
             if problem:
                 report.error(key, f"{file} row 0: {problem}")
         if key == "data.train_files" and rows:
+            _check_training_set_size(report, config, files, rows)
             _check_epochs(report, config, rows)
         if len(report.errors) == errors_before:
             report.passed.append(f"{key}: {len(files)} file(s), {rows} rows, verl's RL schema")
@@ -476,6 +516,12 @@ def _check_epochs(report: PreflightReport, config, rows: int) -> None:
         report.error("data.train_batch_size", f"={batch} is larger than the {rows} training rows")
     elif steps_per_epoch * epochs < total:
         needed = math.ceil(total / steps_per_epoch)
+        if _small_paper_training_set(config, _files(_get(config, "data.train_files")), rows):
+            report.error("trainer.total_epochs",
+                         f"={epochs} x {steps_per_epoch} steps per epoch < trainer.total_training_steps={total}: "
+                         f"data.train_files has {rows} rows, far fewer than the paper's {PAPER_TRAIN_ROWS:,} (see "
+                         "the data.train_files warning); prepare the full training set rather than raising the epochs")
+            return
         report.error("trainer.total_epochs",
                      f"={epochs} x {steps_per_epoch} steps per epoch < trainer.total_training_steps={total}: verl "
                      f"stops at the last epoch; set trainer.total_epochs={needed} or more")
@@ -503,6 +549,269 @@ def run_preflight(config, **kwargs) -> PreflightReport:
     if not report.ok:
         raise PreflightError(report.format())
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Training-set size, missing data files and reward kwargs (issue 16)
+
+PAPER_TRAIN_ROWS = 40315  # DeepScaleR-Preview-Dataset, the paper's training set
+PAPER_DATA_SOURCE = "deepscaler"
+PAPER_PASSES = math.ceil(1920 * 128 / PAPER_TRAIN_ROWS)  # the paper's run reads its 40,315 rows about 6.1 times
+
+
+def _train_data_source(files: Sequence[str]) -> str | None:
+    """``data_source`` of the first row of the first training file, or the dataset its provenance names."""
+    import pyarrow.parquet as pq
+
+    for file in files:
+        record = Path(file + ".provenance.json")
+        if record.is_file():
+            try:
+                return json.loads(record.read_text()).get("dataset")
+            except ValueError:
+                pass
+        try:
+            table = pq.ParquetFile(file).read_row_group(0, columns=["data_source"]).slice(0, 1).to_pylist()
+        except Exception:  # unreadable files are reported by _check_data
+            continue
+        if table:
+            return table[0].get("data_source")
+    return None
+
+
+def _small_paper_training_set(config, files: Sequence[str], rows: int) -> bool:
+    """True when the run trains on DeepScaleR rows but on far fewer than the paper's 40,315, and would read
+    them many more times than the paper did (a smoke test reading a few batches is fine)."""
+    batch = _get(config, "data.train_batch_size")
+    total = _get(config, "trainer.total_training_steps")
+    if not rows or not batch or total is None or rows >= PAPER_TRAIN_ROWS // 2:
+        return False
+    if total * batch <= PAPER_PASSES * rows:
+        return False
+    return _train_data_source(files) == PAPER_DATA_SOURCE
+
+
+def _check_training_set_size(report: PreflightReport, config, files: Sequence[str], rows: int) -> None:
+    if not _small_paper_training_set(config, files, rows):
+        return
+    provenance = ""
+    record = Path(files[0] + ".provenance.json")
+    if record.is_file():
+        try:
+            source = json.loads(record.read_text()).get("source") or {}
+            provenance = f" (its provenance: {source.get('kind')} {source.get('path') or source.get('hub_id')})"
+        except ValueError:
+            pass
+    batch, total = _get(config, "data.train_batch_size"), _get(config, "trainer.total_training_steps")
+    folder = os.path.dirname(files[0]) or "."
+    report.warn("data.train_files",
+                f"={','.join(files)} has {rows} rows{provenance}, far fewer than the paper's {PAPER_TRAIN_ROWS:,} "
+                f"DeepScaleR rows: {total} steps x {batch} prompts would read every row about "
+                f"{total * batch // rows} times (the paper: about {PAPER_PASSES}). This looks like the local "
+                f"subset; prepare the full set with `python data_prep/prepare.py deepscaler --output "
+                f"{folder}/deepscaler.parquet` and point data.train_files at it (the recipes read "
+                f"$DATA_DIR/deepscaler.parquet)")
+
+
+def _missing_data_file(key: str, file: str) -> str:
+    folder = os.path.dirname(file) or "."
+    hint = (f"{file} does not exist. If the prepared parquets are in another folder, set DATA_DIR to it (the "
+            f"recipes read $DATA_DIR, default $HOME/data/siri); otherwise prepare them into {folder}: `python "
+            f"data_prep/prepare.py all --input-dir <local copy of the benchmarks> --output-dir {folder}`")
+    if key == "data.train_files" and os.path.basename(file) == "deepscaler.parquet":
+        hint += (f" for the benchmarks, and `python data_prep/prepare.py deepscaler --output {file}` for the "
+                 f"{PAPER_TRAIN_ROWS:,}-row training set (hub; `all` writes only the local subset, as "
+                 "deepscaler_subset.parquet)")
+    return hint
+
+
+def _load_reward_function(path: str, name: str):
+    """The function verl would load for reward.custom_reward_function (``pkg://module`` or a .py file)."""
+    import importlib
+    import importlib.util
+
+    if path.startswith("pkg://"):
+        module = importlib.import_module(path[len("pkg://"):].replace("/", "."))
+    else:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} does not exist")
+        spec = importlib.util.spec_from_file_location("siri_preflight_custom_reward", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def _check_reward_kwargs(report: PreflightReport, config) -> None:
+    """A misspelt reward option would otherwise be rejected only when the reward first runs in a worker."""
+    import inspect
+    from dataclasses import fields
+
+    from omegaconf import OmegaConf
+
+    key = "reward.custom_reward_function.reward_kwargs"
+    legacy = _get(config, "custom_reward_function.reward_kwargs")
+    if legacy:
+        report.error("custom_reward_function.reward_kwargs",
+                     f"is a legacy key that verl 0.9.1's trainer silently ignores; use {key}")
+    block = _get(config, "reward.custom_reward_function") or {}
+    raw_kwargs = block.get("reward_kwargs") if block else None
+    kwargs = OmegaConf.to_container(raw_kwargs, resolve=True) if OmegaConf.is_config(raw_kwargs) else dict(raw_kwargs or {})
+    path, name = block.get("path"), block.get("name") or "compute_score"
+    if not path:
+        if kwargs:
+            report.error(key, "is set but reward.custom_reward_function.path is null, so verl ignores it")
+        return
+    try:
+        function = _load_reward_function(str(path), str(name))
+    except Exception as error:  # noqa: BLE001 - report any import problem with its key
+        report.error("reward.custom_reward_function.path",
+                     f"={path} name={name}: cannot load the reward function ({type(error).__name__}: {error})")
+        return
+    from siri_verl.reward import RewardOptions, compute_score
+
+    if function is compute_score:
+        options = {f.name for f in fields(RewardOptions)}
+        unknown = sorted(set(kwargs) - options)
+        for option in unknown:
+            report.error(f"{key}.{option}",
+                         f"is not an option of siri_verl.reward.compute_score; valid options: {', '.join(sorted(options))}")
+        if not unknown:
+            try:
+                RewardOptions.from_kwargs(kwargs)
+            except (TypeError, ValueError) as error:
+                report.error(_reward_key_of(error, key), str(error))
+                return
+            report.passed.append(f"reward kwargs {kwargs or '{}'} accepted by siri_verl.reward.compute_score")
+        return
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        if kwargs:
+            report.skipped.append(f"{key}: {path}:{name} takes **kwargs, so the option names are not checked")
+        return
+    for option in sorted(set(kwargs) - set(parameters)):
+        report.error(f"{key}.{option}", f"is not a parameter of {path}:{name}; its parameters: "
+                                        f"{', '.join(parameters)}")
+
+
+def _reward_key_of(error: Exception, fallback: str) -> str:
+    match = re.match(r"(reward\.custom_reward_function\.reward_kwargs\.\w+)", str(error))
+    return match.group(1) if match else fallback
+
+
+# ---------------------------------------------------------------------------------------------
+# mask x loss_agg_mode, SGLang's length headroom, per-benchmark validation n, wandb credentials (issue 9)
+
+
+def _check_mask_loss_agg(report: PreflightReport, config, siri: dict) -> None:
+    """``mask`` leaves the loss's denominator only under token-mean/token-sum (see
+    ``siri_verl.integration.truncation.MASK_LOSS_AGG_MODES``)."""
+    from siri_verl.integration.truncation import mask_loss_agg_problem
+
+    problem = mask_loss_agg_problem(siri.get("truncation", "paper"),
+                                    _get(config, "actor_rollout_ref.actor.loss_agg_mode"))
+    if problem:
+        report.error("algorithm.siri.truncation", problem)
+
+
+SGLANG_SERVER = "verl/workers/rollout/sglang_rollout/async_sglang_server.py"
+
+
+def _check_sglang_headroom(report: PreflightReport, config, needed: int) -> None:
+    """verl's SGLang server caps every request at ``max_model_len - prompt - 1`` new tokens (SGLANG_SERVER,
+    ``generate``: ``max_possible_tokens = self.config.max_model_len - len(prompt_ids) - 1``), one less than its
+    vLLM server (``max_model_len - prompt``). With max_model_len = prompt + cap, a longest prompt's response
+    would stop one token short of its cap and be counted as finished: require the extra token."""
+    if _get(config, "actor_rollout_ref.rollout.name") != "sglang":
+        return
+    max_model_len = _get(config, "actor_rollout_ref.rollout.max_model_len")
+    if max_model_len is not None and needed <= max_model_len < needed + 1:
+        report.error("actor_rollout_ref.rollout.max_model_len",
+                     f"={max_model_len} with rollout.name=sglang: verl's SGLang server allows at most max_model_len "
+                     f"- prompt - 1 new tokens ({SGLANG_SERVER}), so a response to a "
+                     f"{_get(config, 'data.max_prompt_length')}-token prompt stops one token short of the schedule "
+                     f"max and is counted as finished, not truncated. Set it >= {needed + 1}")
+
+
+def _check_validation_n(report: PreflightReport, config, siri: dict, check_data: bool) -> None:
+    """``algorithm.siri.validation_n``: well-formed, and (with the data) every source it names exists."""
+    import pyarrow.parquet as pq
+
+    from siri_verl.integration.validation import CONFIG_KEY, ValidationNConfigError, validation_n_from
+
+    try:
+        per_source = validation_n_from(siri)
+    except ValidationNConfigError as error:
+        report.error(_key_of(error, CONFIG_KEY), str(error))
+        return
+    default_n = _get(config, "actor_rollout_ref.rollout.val_kwargs.n", 1)
+    files = _files(_get(config, "data.val_files"))
+    if not check_data or not files or not all(os.path.isfile(f) for f in files):
+        if per_source:
+            report.passed.append(f"{CONFIG_KEY}: {per_source} (others val_kwargs.n={default_n}); sources not "
+                                 "checked against the data")
+        return
+    counts: dict[str, int] = {}
+    for file in files:
+        try:
+            column = pq.ParquetFile(file).read(columns=["data_source"]).column("data_source").to_pylist()
+        except Exception:  # noqa: BLE001 - unreadable files are reported by _check_data
+            return
+        for source in column:
+            counts[str(source)] = counts.get(str(source), 0) + 1
+    unknown = sorted(set(per_source) - set(counts))
+    for source in unknown:
+        report.warn(f"{CONFIG_KEY}.{source}", f"no row of data.val_files has data_source {source!r} (they have: "
+                                              f"{', '.join(sorted(counts))}), so it changes nothing; a misspelt "
+                                              f"source keeps val_kwargs.n={default_n} for the rows it meant")
+    responses = sum(rows * per_source.get(source, default_n) for source, rows in counts.items())
+    detail = ", ".join(f"{source} {rows} x {per_source.get(source, default_n)}"
+                       for source, rows in sorted(counts.items()))
+    report.passed.append(f"validation: {sum(counts.values())} prompts -> {responses} responses per validation "
+                         f"({detail})")
+
+
+WANDB_OFFLINE_MODES = ("offline", "disabled", "dryrun")
+
+
+def _wandb_credentials() -> str | None:
+    """Where wandb would find credentials, as wandb 0.31 looks (``wandb/sdk/lib/wbauth``): the environment,
+    then the netrc file (``$NETRC`` or ``~/.netrc``) entry for the W&B host. Only presence is checked."""
+    import netrc
+    from urllib.parse import urlsplit
+
+    for variable in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE"):
+        if os.environ.get(variable):
+            return variable
+    path = Path(os.environ.get("NETRC") or "~/.netrc").expanduser()
+    host = urlsplit(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").netloc
+    try:
+        if netrc.netrc(str(path)).authenticators(host):
+            return f"{path} ({host})"
+    except (OSError, netrc.NetrcParseError):
+        pass
+    return None
+
+
+def _check_wandb(report: PreflightReport, config) -> None:
+    """``trainer.logger`` with wandb and no credentials stops the run when verl's tracker calls wandb.init."""
+    loggers = _get(config, "trainer.logger") or []
+    loggers = [loggers] if isinstance(loggers, str) else list(loggers)
+    if "wandb" not in loggers:
+        return
+    mode = os.environ.get("WANDB_MODE", "")
+    if mode in WANDB_OFFLINE_MODES:
+        report.passed.append(f"trainer.logger has wandb; WANDB_MODE={mode} (no credentials needed)")
+        return
+    source = _wandb_credentials()
+    if source:
+        report.passed.append(f"trainer.logger has wandb; credentials from {source}")
+        return
+    report.error("trainer.logger",
+                 f"={loggers} includes wandb, but no W&B credentials are set here (no WANDB_API_KEY, no "
+                 "api.wandb.ai entry in ~/.netrc, WANDB_MODE not offline), so wandb.init would stop the run at "
+                 "start. Either export WANDB_API_KEY=<key> (or run `wandb login`) on the node that launches "
+                 "(for a Ray cluster: before `ray start` on the head node), or drop wandb: "
+                 "trainer.logger=[console] (or export WANDB_MODE=offline to log locally and `wandb sync` later)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,22 +863,47 @@ def compose_launch(args: Sequence[str]):
 
     config_path, config_name, overrides = split_launch_args(args)
     if config_name is None:
-        config_path, config_name = Path(packaged_agent_loop_config()).parent, "siri_trainer"
+        config_path, config_name = Path(str(resources.files("siri_verl") / "config")), "siri_trainer"
     return compose_recipe(Path(config_path or ".") / f"{config_name}.yaml", overrides)
 
 
 def compose_target(target: str, overrides: Sequence[str] = ()):
     """Compose a recipe ``.sh`` (as it would run, with ``overrides`` as its arguments) or ``.yaml``."""
-    from omegaconf import open_dict
-
     if target.endswith(".sh"):
         config = compose_launch(recipe_launch_args(target, overrides))
     else:
         config = compose_launch(["--config-path", str(Path(target).resolve().parent),
                                  "--config-name", Path(target).stem, *overrides])
-    with open_dict(config):
-        apply_siri_runtime_settings(config)
     return config
+
+
+def composition_error_message(error: Exception, recipe: str) -> str:
+    """One line for a config that does not compose: the override hydra refused and the closest existing keys."""
+    import difflib
+
+    from omegaconf import OmegaConf
+
+    text = " ".join(str(error).split())
+    match = re.search(r"Could not override '([^']+)'", text)
+    if match is None:
+        return f"{recipe}: the config does not compose: {type(error).__name__}: {text}"
+    key = match.group(1)
+    try:
+        known = _flat_keys(OmegaConf.to_container(compose_target(recipe), resolve=False))
+    except Exception:  # the recipe alone does not compose either: say what hydra said
+        known = []
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.8)
+    hint = f"; did you mean {' or '.join(close)}?" if close else "; prefix it with + to add a new key"
+    return f"{key}: not a key of {recipe}'s config{hint}"
+
+
+def _flat_keys(tree, prefix: str = "") -> list[str]:
+    if not isinstance(tree, dict):
+        return [prefix] if prefix else []
+    keys = [prefix] if prefix else []
+    for name, value in tree.items():
+        keys += _flat_keys(value, f"{prefix}.{name}" if prefix else str(name))
+    return keys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -588,6 +922,9 @@ def run(args: argparse.Namespace) -> int:
         config = compose_target(args.recipe, args.overrides)
     except PreflightError as error:
         print(f"siri-verl check: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # hydra/omegaconf composition errors: one line naming the override, no stack
+        print(f"siri-verl check: {composition_error_message(error, args.recipe)}", file=sys.stderr)
         return 2
     if args.print_config:
         print(OmegaConf.to_yaml(config))

@@ -6,11 +6,11 @@ Pure Python (no torch, Ray or verl), so the CLI, the trainer, tests and plots al
 ``global_step_N`` continues the identical cap sequence with no saved state. Step 0 (before the first
 update, e.g. ``val_before_train``) is defined too and gives L_max, as in the paper's L(0).
 
-Kinds (SIRI_METHOD.md §2; T = ``period``, Lmin/Lmax = ``min_length``/``max_length``):
+Kinds (docs/paper.md §3; T = ``period``, Lmin/Lmax = ``min_length``/``max_length``):
 
 * ``cosine``: L(t) = (Lmax+Lmin)/2 + (Lmax-Lmin)/2 * cos(2*pi*t/T). The released SIRI models use it.
 * ``stair``: a square wave; the first half of each cycle at Lmin, the second half at Lmax
-  (steps (k-1)T+1 .. (k-1)T+T/2 at Lmin, then up to kT at Lmax).
+  (steps (k-1)T+1 .. (k-1)T+floor(T/2) at Lmin, then up to kT at Lmax; an odd T gives Lmax the extra step).
 * ``stair_cosine``: phi = 2*pi*(t mod T)/T; hold Lmax, cosine descent over phi in [pi/4, 3pi/4),
   hold Lmin over [3pi/4, 5pi/4), cosine ascent over [5pi/4, 7pi/4), hold Lmax.
 * ``constant``: Lmax at every step (the baselines).
@@ -20,9 +20,14 @@ Kinds (SIRI_METHOD.md §2; T = ``period``, Lmin/Lmax = ``min_length``/``max_leng
 Rounding: the formula's value is rounded to the nearest integer (halves up), then down to a multiple of
 ``multiple_of`` when set. Step 240 of cosine 8192<->16384, T=640 gives 9392.
 
-Cycles and checkpoints (cycle k = 1, 2, ...): the cycle covers steps (k-1)T+1 .. kT. Its "low"
-checkpoint is the last step of its minimum, (k-1)T + T/2 for cosine and stair and (k-1)T + 5T/8 for
-stair_cosine; its "high" checkpoint is the end of the cycle, kT. A step is in the ``compression``
+Cycles and checkpoints (cycle k = 1, 2, ...): the cycle covers steps (k-1)T+1 .. kT; any integer
+T >= 2 works for every periodic kind. The formula's minimum ends at the fraction f of the cycle (f = 1/2
+for cosine and stair, 5/8 for stair_cosine); the cycle's "low" checkpoint is that point rounded down to a
+whole step, (k-1)T + floor(f*T). It always has the cycle's lowest cap: exactly Lmin whenever a whole
+step reaches the minimum (every T for stair, even T for cosine, every T but 3 for stair_cosine);
+otherwise (odd T for cosine, T = 3 for stair_cosine) the minimum falls between two steps of equal cap
+and the low checkpoint is the earlier of them. The paper's periods (multiples of 8) give exactly T/2 and
+5T/8. The cycle's "high" checkpoint is its end, kT, at Lmax. A step is in the ``compression``
 phase from the cycle's start through its low step, and in ``expansion`` after it through the cycle's end.
 SIRI-low (paper) = ``siri_low_iter3`` (step 1600), SIRI-high = ``siri_high_iter3`` (step 1920).
 
@@ -65,7 +70,8 @@ class ScheduleConfig:
         },
     )
     period: int | None = field(
-        default=640, metadata={"help": "T, steps per compression+expansion cycle (periodic kinds)."}
+        default=640,
+        metadata={"help": "T, steps per compression+expansion cycle (periodic kinds; any integer >= 2)."},
     )
     num_cycles: int | None = field(
         default=3,
@@ -172,7 +178,8 @@ _CAP_FUNCTIONS: dict[str, Callable[[ScheduleConfig, int], float]] = {
     "piecewise": _cap_piecewise,
 }
 
-# Periodic kinds: the low (end-of-compression) step as a fraction of the period.
+# Periodic kinds: where the formula's minimum ends, as a fraction f of the period. The low
+# (end-of-compression) checkpoint is the step floor(f * period) of each cycle.
 _LOW_STEP_FRACTION: dict[str, tuple[int, int]] = {
     "cosine": (1, 2),
     "stair": (1, 2),
@@ -316,12 +323,12 @@ def _fail(key: str, value: Any, problem: str) -> ScheduleConfigError:
     return ScheduleConfigError(f"{CONFIG_PREFIX}.{key}={value!r}: {problem}")
 
 
-def _require_int(cfg: ScheduleConfig, key: str, minimum: int) -> None:
+def _require_int(cfg: ScheduleConfig, key: str, minimum: int, why: str = "") -> None:
     value = getattr(cfg, key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(key, value, f"must be an integer >= {minimum}")
+        raise _fail(key, value, f"must be an integer >= {minimum}{why}")
     if value < minimum:
-        raise _fail(key, value, f"must be >= {minimum}")
+        raise _fail(key, value, f"must be >= {minimum}{why}")
 
 
 def validate(cfg: ScheduleConfig, max_response_length: int | None = None) -> ScheduleConfig:
@@ -345,15 +352,10 @@ def validate(cfg: ScheduleConfig, max_response_length: int | None = None) -> Sch
                 cfg.min_length,
                 f"is above max_length={cfg.max_length}; set min_length <= max_length",
             )
-        _require_int(cfg, "period", 1)
-        numerator, denominator = _LOW_STEP_FRACTION[cfg.kind]
-        if (cfg.period * numerator) % denominator:
-            raise _fail(
-                "period",
-                cfg.period,
-                f"{cfg.kind}'s low step is at {numerator}/{denominator} of the period, so the period "
-                f"must be a multiple of {denominator}",
-            )
+        _require_int(
+            cfg, "period", 2,
+            " (a cycle needs a compression step and an expansion step; for a fixed cap use kind: constant)",
+        )
     if cfg.multiple_of:
         for key in ("min_length", "max_length"):
             value = getattr(cfg, key)

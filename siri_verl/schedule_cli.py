@@ -5,7 +5,8 @@
     siri-verl schedule --kind cosine --min 8192 --max 16384 --period 640 --steps 1920 --format csv
 
 Output columns: ``step,cap,phase,iteration`` for steps 1..steps (0..steps with ``--from 0``). The table
-format shows every ``--every`` steps plus every checkpoint step; csv and json show every step. A summary
+format shows every ``--every`` steps, every checkpoint step and, around every step where the cap jumps (stair,
+piecewise knots), that step and the one before it; csv and json show every step. A summary
 (mean cap, rollout-token budget vs a constant cap at max, checkpoint steps) goes to stdout with the table
 and to stderr with csv/json, so their stdout stays machine-readable.
 """
@@ -101,6 +102,25 @@ def schedule_from_args(args: argparse.Namespace) -> LengthSchedule:
     return schedule_from_config({"schedule": block})
 
 
+MAX_JUMPS_SHOWN = 64  # a schedule whose cap changes at more steps than this (cosine) changes smoothly
+
+
+def change_steps(schedule: LengthSchedule, rows: list[dict]) -> set[int]:
+    """Steps the table always shows so that no change of the cap is hidden between two sampled rows: for a
+    piecewise schedule every knot and the step before it; for any schedule whose cap jumps at a few steps
+    (stair, piecewise hold, constant with warm-up ...) each step where the cap changes and the step before it."""
+    steps = {row["step"] for row in rows}
+    shown: set[int] = set()
+    if schedule.config.kind == "piecewise":
+        for knot_step, _ in schedule.config.knots:
+            shown.update({knot_step - 1, knot_step})
+    jumps = [b["step"] for a, b in zip(rows, rows[1:]) if a["cap"] != b["cap"]]
+    if len(jumps) <= MAX_JUMPS_SHOWN:
+        for step in jumps:
+            shown.update({step - 1, step})
+    return shown & steps
+
+
 def render(schedule: LengthSchedule, rows: list[dict], fmt: str, every: int) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
@@ -111,9 +131,11 @@ def render(schedule: LengthSchedule, rows: list[dict], fmt: str, every: int) -> 
     if fmt == "json":
         return json.dumps(rows, indent=1) + "\n"
     checkpoints = {c.step: c.name for c in schedule.checkpoint_steps()}
+    changes = change_steps(schedule, rows)
     lines = [f"{'step':>6}  {'cap':>6}  {'phase':<12}  {'iter':>4}  checkpoint"]
     for row in rows:
-        if row["step"] % every == 0 or row["step"] in checkpoints or row is rows[0] or row is rows[-1]:
+        if (row["step"] % every == 0 or row["step"] in checkpoints or row["step"] in changes
+                or row is rows[0] or row is rows[-1]):
             lines.append(
                 f"{row['step']:>6}  {row['cap']:>6}  {row['phase']:<12}  {row['iteration']:>4}  "
                 f"{checkpoints.get(row['step'], '')}".rstrip()

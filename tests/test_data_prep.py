@@ -152,13 +152,14 @@ def test_cli_all_writes_every_parquet_and_the_report(tmp_path, capsys):
     )
     assert code == 0
     printed = capsys.readouterr().out
-    for name in ("aime24", "aime25", "amc23", "math500", "minerva", "olympiadbench", "deepscaler"):
+    for name in ("aime24", "aime25", "amc23", "math500", "minerva", "olympiadbench"):
         assert (out / f"{name}.parquet").is_file()
         assert name in printed  # summary table
+    assert not (out / "deepscaler.parquet").exists()  # the local subset has its own name (tests/test_data_provenance.py)
     report = json.loads((out / "decontamination_report.json").read_text())
     # the walk problem is in the aime24 and math500 fixtures
     assert report["per_eval_set"]["aime24"] == 1 and report["per_eval_set"]["math500"] == 1
-    assert len(pd.read_parquet(out / "deepscaler.parquet")) == 3  # 5 - 1 duplicate - 1 contaminated
+    assert len(pd.read_parquet(out / "deepscaler_subset.parquet")) == 3  # 5 - 1 duplicate - 1 contaminated
     assert "dropped" in printed
 
 
@@ -169,7 +170,8 @@ def test_cli_single_dataset_and_errors(tmp_path, capsys):
     assert [rm["ground_truth"] for rm in frame["reward_model"]] == ["27", "1.5"]
     assert prepare_main(["all", "--input-dir", str(tmp_path / "missing"), "--output-dir", str(tmp_path)]) == 2
     assert "missing input file(s)" in capsys.readouterr().err
-    assert prepare_main(["math500", "--input", str(FIXTURES / "invalid_rows.jsonl"), "--output", str(out)]) == 2
+    assert prepare_main(["math500", "--input", str(FIXTURES / "invalid_rows.jsonl"),
+                         "--output", str(tmp_path / "math500.parquet")]) == 2
     assert "--skip-invalid" in capsys.readouterr().err
 
 

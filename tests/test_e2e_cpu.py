@@ -1,7 +1,8 @@
 """End to end on CPU: recipes/siri_tiny_cpu.sh runs the SIRI loop with verl's real trainer.
 
 ``python -m siri_verl.main`` (verl's V1 trainer + SIRI hooks), FSDP2 actor on gloo, the hf rollout, the real
-reward (siri_verl.reward), 8 steps of a cosine cap between 16 and 48 tokens (period 4), then a resume from the
+reward (siri_verl.reward), the tiny model of the paper's family (DeepSeek-R1-Distill-Qwen's tokens, chat template
+and EOS on a qwen2 model, so verl's agent loop takes the token-builder path a GPU run of the paper's model takes), 8 steps of a cosine cap between 16 and 48 tokens (period 4), then a resume from the
 mid-phase checkpoint of step 3. Marker ``e2e``: about 2 minutes per run on 2 quiet cores (two runs).
 
 The tiny model is warmed up so that the reward is sometimes 1: gradients are nonzero, so "the rollout generated
@@ -72,6 +73,15 @@ def schedule(tiny_run):
     required = ["data.train_files=t", "data.val_files=v", "actor_rollout_ref.model.path=m"]
     config = compose_recipe(REPO / "recipes" / "siri_tiny_cpu.yaml", required)
     return schedule_from_config(config.algorithm.siri, config.data.max_response_length)
+
+
+def test_run_used_the_r1_distill_family(tiny_run):
+    from transformers import AutoTokenizer
+
+    from siri_verl.cpu.tiny import R1_EOS
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_run / "assets" / "model")
+    assert tokenizer.eos_token == R1_EOS and "<|im_end|>" not in tokenizer.get_vocab()
 
 
 def test_every_step_is_logged(metrics):

@@ -25,7 +25,7 @@ NUM_PROBLEMS, NUM_SAMPLES, MAX_NEW_TOKENS = 3, 4, 12
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
-    """A random tiny Qwen2 + BPE tokenizer with a ChatML template, and a 3-problem prepared parquet."""
+    """A random tiny Qwen2 + BPE tokenizer with the tiny family's chat template, and a 3-problem parquet."""
     root = tmp_path_factory.mktemp("tiny_eval")
     problems = tiny.make_problems(NUM_PROBLEMS, seed=7)
     tokenizer = tiny.build_tokenizer([p.question for p in problems] + [p.solution for p in problems]
@@ -121,8 +121,10 @@ def test_end_to_end_samples_are_real_generations_scored_by_the_reward(assets, re
     assert set(m["pass@k"]) == {"1", "2", "4"} and set(m["maj@k"]) == {"4"}
     assert summary["protocol"]["temperature"] == 0.6 and summary["protocol"]["top_p"] == 0.95
     assert summary["protocol"]["tensor_parallel_size"] == 1 and summary["protocol"]["dtype"] == "float32"
-    assert summary["chat_template"]["text"] == tiny.CHATML_TEMPLATE
-    assert summary["chat_template"]["sha256"] == hashlib.sha256(tiny.CHATML_TEMPLATE.encode()).hexdigest()
+    template = tokenizer.chat_template  # the tiny family's (R1-Distill's by default)
+    assert template and summary["chat_template"]["text"] == template
+    assert summary["chat_template"]["sha256"] == hashlib.sha256(template.encode()).hexdigest()
+    assert all(r["token_ids"] for r in records)  # kept for the budget view (tests/test_eval_budgets.py)
     assert summary["versions"]["torch"] == torch.__version__  # the installed distribution's version
     assert summary["versions"]["transformers"] and summary["model"]["name"] == "model"
 

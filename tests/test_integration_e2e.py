@@ -3,7 +3,8 @@
 loop, phase checkpoints surviving ``max_actor_ckpt_to_keep=1`` rotation, the checkpoint record, HF export,
 and the refusal to resume with a changed schedule (about 3 minutes on 2 cores).
 
-One training run of the tiny recipe (cosine 16<->48, T=4, 8 steps), then a resume attempt with a changed
+One training run of the tiny recipe (cosine 16<->48, T=4, 8 steps) with the second tokenizer family (ChatML,
+Qwen-Instruct-like: verl's own Qwen token builder; test_e2e_cpu.py runs the paper's R1-Distill family), then a resume attempt with a changed
 schedule that must fail before Ray starts. Phase validation is off so every request in the rollout server's
 own log (``rollout_requests.jsonl``) is a training request.
 """
@@ -33,7 +34,8 @@ def run_recipe(out: Path, log_name: str, *overrides: str, timeout: int = 600) ->
     """Run the tiny recipe through ``python -m siri_verl.main``; (exit code, log). The whole process group
     is killed on timeout (run_bounded), so a stuck run leaves no Ray processes behind."""
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "OUT": str(out), "ENTRY": "siri_verl.main", "PYTHON": sys.executable}
+    env = {**os.environ, "OUT": str(out), "ENTRY": "siri_verl.main", "PYTHON": sys.executable,
+           "TINY_FAMILY": "chatml"}
     log = out.parent / log_name
     returncode = run_bounded(["bash", str(REPO / "recipes" / "siri_tiny_cpu.sh"), *overrides], env, timeout, log)
     return returncode, log.read_text()
@@ -54,6 +56,13 @@ def runs(tmp_path_factory):
     refused = run_recipe(out, "refused.log", *COMMON, "trainer.resume_mode=auto", "algorithm.siri.schedule.period=8",
                          "algorithm.siri.schedule.num_cycles=1", timeout=300)
     return {"out": out, "refused": refused, "metrics": metrics, "requests": requests}
+
+
+def test_run_used_the_chatml_family(runs):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(runs["out"] / "assets" / "model")
+    assert tokenizer.eos_token == "<|im_end|>"
 
 
 def test_logged_caps_follow_the_schedule(runs):

@@ -161,3 +161,43 @@ def test_report_cli_pareto_from_the_paper_alone(tmp_path, capsys):
     assert main(["report", "--paper", "--paper-model", "1.5B", "--pareto", str(prefix)]) == 0
     assert_valid_images([prefix.with_suffix(".png"), prefix.with_suffix(".svg")])
     assert "wrote" in capsys.readouterr().out
+
+
+def test_budget_plot_one_curve_per_model_per_benchmark_and_the_papers_points(tmp_path):
+    curves = {
+        "aime24": [plots.BudgetCurve("base", (2048, 4096, 16384), (5.0, 12.0, 28.0), (1.0, None, 2.0)),
+                   plots.BudgetCurve("siri", (2048, 4096, 16384), (9.0, 20.0, 40.0), (1.5, 2.0, 2.5))],
+        "math500": [plots.BudgetCurve("siri", (2048, 16384), (60.0, 85.0), (1.0, 1.0))],
+    }
+    paper = {"aime24": [plots.ParetoPoint("SIRI-low", 7093, 40.4), plots.ParetoPoint("Original", 12333, 28.2)]}
+    figure = plots.budget_plot(curves, paper, paper_budget=16384)
+    aime, math = figure.axes[:2]
+    assert (aime.get_title(), math.get_title()) == ("aime24", "math500")
+    assert [c.get_label() for c in aime.containers] == ["base", "siri"]
+    data_line, _caps, (bars,) = aime.containers[0].lines
+    assert list(data_line.get_xdata()) == [2048, 4096, 16384] and list(data_line.get_ydata()) == [5.0, 12.0, 28.0]
+    assert [tuple(s[:, 1]) for s in bars.get_segments()] == [(4.0, 6.0), (12.0, 12.0), (26.0, 30.0)]
+    (points,) = [c for c in aime.collections if c.get_label() == "paper Table 1"]
+    assert [tuple(p) for p in points.get_offsets()] == [(16384, 40.4), (16384, 28.2)]  # at the paper's own cap
+    assert not [c for c in math.collections if c.get_label() == "paper Table 1"]
+    assert aime.get_xscale() == "log" and [t.get_text() for t in aime.get_xticklabels()] == ["2K", "4K", "16K"]
+    # one color per model across panels
+    assert aime.containers[1].lines[0].get_color() == math.containers[0].lines[0].get_color()
+    assert_valid_images(plots.save_figure(figure, tmp_path / "budgets"))
+
+
+def test_evolution_plot_lines_per_budget_and_checkpoint_marks(tmp_path):
+    series = {"aime24": [
+        plots.EvolutionSeries(16, (2, 4, 6), (10.0, 30.0, 20.0), (1.0, 1.0, None), (15.0, 16.0, 14.0)),
+        plots.EvolutionSeries(48, (2, 4, 6), (20.0, 35.0, 30.0), (1.0, 2.0, 1.0), (20.0, 30.0, 22.0))]}
+    marks = [(2, "siri_low_iter1", "low"), (4, "siri_high_iter1", "high"), (6, "siri_low_iter2", "low")]
+    figure = plots.evolution_plot(series, marks)
+    ax_acc, ax_tok = figure.axes[:2]
+    assert [c.get_label() for c in ax_acc.containers] == ["B=16", "B=48"]
+    assert list(ax_acc.containers[1].lines[0].get_ydata()) == [20.0, 35.0, 30.0]
+    tokens = lines_by_label(ax_tok)
+    assert list(tokens["B=16"].get_xdata()) == [2, 4, 6] and list(tokens["B=48"].get_ydata()) == [20.0, 30.0, 22.0]
+    marked = sorted(line.get_xdata()[0] for line in ax_tok.get_lines() if line.get_linestyle() == ":")
+    assert marked == [2, 4, 6]
+    assert [t.get_text() for t in ax_tok.get_xticklabels()] == [f"{name}\n(step {step})" for step, name, _ in marks]
+    assert_valid_images(plots.save_figure(figure, tmp_path / "evolution"))

@@ -11,9 +11,11 @@ PROBE = r"""
 import json, verl
 from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY
 from verl.workers.rollout.base import _ROLLOUT_REGISTRY
+from verl.experimental.agent_loop.agent_loop import _agent_loop_registry
 print(json.dumps({
     "siri_grpo": getattr(ADV_ESTIMATOR_REGISTRY.get("siri_grpo"), "__module__", None),
     "hf_rollout": _ROLLOUT_REGISTRY.get(("hf", "async")),
+    "agent_loop": _agent_loop_registry.get("siri_single_turn"),
 }))
 """
 
@@ -24,3 +26,5 @@ def test_registrations_exist_after_import_verl():
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["siri_grpo"] == "siri_verl.integration.estimator"
     assert found["hf_rollout"], "the CPU hf rollout backend is not registered"
+    # found by name with no agent_loop_config_path: what an agent-loop worker on any node sees
+    assert found["agent_loop"] == {"_target_": "siri_verl.integration.agent_loop.SiriSingleTurnAgentLoop"}

@@ -98,3 +98,17 @@ def test_cfg_job_prints_the_paper_config_without_ray(tmp_path):
     assert config["data"]["max_response_length"] == "${algorithm.siri.schedule.max_length}"
     assert config["trainer"]["total_training_steps"] == 1920 and config["trainer"]["n_gpus_per_node"] == 8
     assert config["data"]["val_files"] == [f"/d/{n}.parquet" for n in ("aime24", "aime25", "amc23", "math500")]
+
+
+def test_printed_config_is_the_config_that_runs(tmp_path):
+    """`--cfg job` is the experiment record: it shows the SIRI agent loop, and no path is left to fill at run time
+    (the loop is registered by name at `import verl` on every node)."""
+    env = {**os.environ, "PYTHON": sys.executable, "HYDRA_FULL_ERROR": "1"}
+    result = subprocess.run(["bash", str(REPO / "recipes" / "siri_smoke_gpu.sh"), "--cfg", "job"], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = yaml.safe_load(result.stdout)
+    agent = printed["actor_rollout_ref"]["rollout"]["agent"]
+    assert agent["default_agent_loop"] == "siri_single_turn" and agent["agent_loop_config_path"] is None
+    # the smoke run exercises the paper's model family (R1-Distill-Qwen tokens and template) by default
+    assert printed["actor_rollout_ref"]["model"]["path"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"

@@ -9,7 +9,7 @@ import pytest
 from siri_verl.cli import main
 from siri_verl.eval import report
 
-# The paper's printed ΔCRAcc column (SIRI_METHOD.md §6) and the two rows it did not compute consistently.
+# The paper's printed ΔCRAcc column (docs/paper.md §8) and the two rows it did not compute consistently.
 PRINTED = {
     ("1.5B", "Original"): 0.00, ("1.5B", "DeepScaleR-Preview"): 0.39, ("1.5B", "DAPO-DeepScaleR-16K"): 0.36,
     ("1.5B", "OverThink"): 0.00, ("1.5B", "DAST"): 0.01, ("1.5B", "O1-Pruner"): 0.01, ("1.5B", "AdaptThink"): 0.08,
@@ -141,3 +141,19 @@ def test_rows_evaluated_off_the_papers_protocol_are_footnoted(tmp_path, capsys):
     warnings = [line for line in out.splitlines() if "not evaluated under the paper's protocol" in line]
     assert len(warnings) == 1 and "quick" in warnings[0]
     assert "num_samples=4" in warnings[0] and "aime24: first 5 problems only" in warnings[0]
+
+
+def test_table1_as_json_is_the_csv_rows(summaries, capsys):
+    _, csv_out, _ = run_cli(capsys, str(summaries), "--format", "csv", "--no-paper")
+    code, json_out, _ = run_cli(capsys, str(summaries), "--format", "json", "--no-paper")
+    assert code == 0 and json.loads(json_out) == list(csv.DictReader(io.StringIO(csv_out)))
+
+
+def test_budget_flags_need_budgets_and_budgets_need_samples(summaries, tmp_path, capsys):
+    code, _, err = run_cli(capsys, str(summaries), "--budget-plot", str(tmp_path / "b"))
+    assert code == 2 and "--budget-plot needs --budgets" in err
+    # these hand-written summaries have no samples.jsonl beside them: the budget view says what it needs
+    code, _, err = run_cli(capsys, str(summaries), "--budgets", "auto")
+    assert code == 2 and "its samples.jsonl is missing" in err
+    code, _, err = run_cli(capsys, "--budgets", "auto")
+    assert code == 2 and "needs the summary files" in err

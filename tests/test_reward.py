@@ -189,20 +189,28 @@ def test_bad_options_fail_naming_the_key():
 
 
 # ------------------------------------------------------------------------------------------ time limits
-def test_pathological_answer_times_out_with_a_reason():
-    # sympy would try to build 9^(9^(9^9)); the worker is killed at the limit.
-    result = compute_score("x", respond("9^{9^{9^{9}}}"), "5", timeout_s=1)
+def test_comparison_over_the_limit_times_out_with_a_reason():
+    # A limit no math-verify comparison can meet: the worker is killed and the answer scores 0.
+    answer = "\\frac{x^{3}+\\sqrt{7}\\,x}{\\pi-\\sin(x)}"
+    result = compute_score("x", respond(answer), "5", timeout_s=0.001)
     assert (result["score"], result["reason"], result["has_answer"]) == (0.0, "timeout", True)
 
 
 def test_pool_replaces_a_killed_worker():
     pool = VerifierPool(size=1, timeout_s=1)
     try:
+        assert pool.check("3", "3") == Verdict(True, "")  # start-up is not counted against the limit
+        assert pool.num_processes == 2  # the worker and an idle spare
+        (first,) = [worker.process for worker in pool._all if worker is not pool._spare]
+        spare = pool._spare
+        # the pool itself refuses nothing: sympy would try to build 9^(9^(9^9)); the worker is killed
         assert pool.check("5", "9^{9^{9^{9}}}") == Verdict(False, "timeout")
-        assert pool.num_processes == 0  # the stuck worker was killed
-        # the next comparison gets a fresh worker (generous limit: the first parse in a new process is slow)
+        assert first.poll() is not None
+        # the spare took the killed worker's place and a new spare is starting
+        assert pool.num_processes == 2 and spare in pool._all and pool._spare is not spare
+        # the next comparison uses the replacement (generous limit: the first parse in a new process is slow)
         assert pool.check("2", "\\sqrt{4}", timeout_s=120) == Verdict(True, "")
-        assert pool.num_processes == 1
+        assert pool.num_processes == 2
     finally:
         pool.close()
 
@@ -220,7 +228,7 @@ def test_verifier_pool_works_from_threads_and_stays_bounded():
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        assert pool.num_processes <= 2
+        assert pool.num_processes <= 3  # two workers and the spare
     finally:
         pool.close()
     assert [verdicts[i].equal for i in range(6)] == [False, True] * 3

@@ -1,4 +1,4 @@
-"""The SIRI length schedules against the paper (SIRI_METHOD.md §2) and their validation."""
+"""The SIRI length schedules against the paper (docs/paper.md §3) and their validation."""
 
 import math
 
@@ -13,7 +13,7 @@ from siri_verl.schedule import (
 )
 
 PAPER_STEPS = [0, 80, 160, 240, 320, 400, 480, 560, 640]
-# SIRI_METHOD.md §2.4: T = 640, 16384 / 8192.
+# docs/paper.md §3.4: T = 640, 16384 / 8192.
 PAPER_COSINE = [16384, 15184, 12288, 9392, 8192, 9392, 12288, 15184, 16384]
 PAPER_STAIR_COSINE = [16384, 16384, 12288, 8192, 8192, 8192, 12288, 16384, 16384]
 
@@ -184,10 +184,10 @@ def test_from_config_accepts_omegaconf_and_checks_response_length():
     [
         ({"kind": "triangle"}, "kind", "unknown schedule kind"),
         ({"min_length": 20000}, "min_length", "above max_length=16384"),
-        ({"period": 0}, "period", "must be >= 1"),
-        ({"period": -640}, "period", "must be >= 1"),
-        ({"period": 641}, "period", "multiple of 2"),
-        ({"kind": "stair_cosine", "period": 644}, "period", "multiple of 8"),
+        ({"period": 0}, "period", "must be >= 2"),
+        ({"period": -640}, "period", "must be >= 2"),
+        ({"period": 1}, "period", "must be >= 2 (a cycle needs a compression step and an expansion step"),
+        ({"kind": "stair", "period": 1}, "period", "for a fixed cap use kind: constant"),
         ({"max_length": "16k"}, "max_length", "must be an integer"),
         ({"num_cycles": 0}, "num_cycles", "must be >= 1"),
         ({"num_cycles": 3, "total_steps": 100}, "total_steps", "conflicts with num_cycles"),
@@ -234,3 +234,81 @@ def test_every_kind_has_a_cap_function():
             extra = {"num_cycles": None, "total_steps": 5}
         schedule = make(kind, **extra)
         assert schedule.cap(1) > 0
+
+
+# --- any integer period (docs/schedules.md, "Cycles, phases and checkpoints") ----------------------------
+
+PERIODIC = ("cosine", "stair", "stair_cosine")
+LOW_FRACTION = {"cosine": (1, 2), "stair": (1, 2), "stair_cosine": (5, 8)}
+
+
+def _reaches_min_length(kind, period):
+    """Whether a whole step of the cycle lies on the formula's exact minimum."""
+    if kind == "cosine":
+        return period % 2 == 0
+    if kind == "stair_cosine":
+        return period != 3  # the held minimum [3T/8, 5T/8] holds a whole step for every other T >= 2
+    return True
+
+
+@pytest.mark.parametrize("kind", PERIODIC)
+@pytest.mark.parametrize("lengths", [(8192, 16384, None), (16, 48, None), (1000, 1003, None), (512, 4096, 256)])
+def test_every_period_from_2_to_200(kind, lengths):
+    min_length, max_length, multiple_of = lengths
+    for period in range(2, 201):
+        schedule = make(kind, min_length=min_length, max_length=max_length, period=period, num_cycles=2,
+                        multiple_of=multiple_of)
+        numerator, denominator = LOW_FRACTION[kind]
+        low_offset = period * numerator // denominator
+        checkpoints = schedule.checkpoint_steps()
+        assert [(c.step, c.kind) for c in checkpoints] == [
+            (low_offset, "low"), (period, "high"), (period + low_offset, "low"), (2 * period, "high")
+        ], (kind, period)
+        assert schedule.total_steps == 2 * period
+        caps = {t: schedule.cap(t) for t in range(0, 2 * period + 1)}
+        context = f"{kind} T={period} {lengths}"
+        assert all(min_length <= cap <= max_length for cap in caps.values()), context
+        if multiple_of:
+            assert all(cap % multiple_of == 0 for cap in caps.values()), context
+        for cycle in (1, 2):
+            start = (cycle - 1) * period
+            cycle_caps = [caps[t] for t in range(start + 1, start + period + 1)]
+            # max at the cycle boundary (the end of the last cycle = the start of this one) and at its end
+            assert caps[start] == max_length and caps[start + period] == max_length, context
+            # the low checkpoint has the cycle's lowest cap; it is min_length when a step reaches the minimum
+            low = start + low_offset
+            assert caps[low] == min(cycle_caps), context
+            if _reaches_min_length(kind, period):
+                assert caps[low] == min_length, context
+            else:
+                assert caps[low + 1] == caps[low], context  # the minimum lies between two equal steps
+            # phases: compression through the low step, expansion after it; iteration = the cycle
+            assert schedule.phase(start + 1) == "compression" and schedule.phase(low) == "compression"
+            assert schedule.phase(low + 1) == "expansion" and schedule.phase(start + period) == "expansion"
+            assert {schedule.iteration(t) for t in range(start + 1, start + period + 1)} == {cycle}
+        for t in range(2, 2 * period + 1):
+            if schedule.phase(t) == schedule.phase(t - 1) == "compression":
+                assert caps[t] <= caps[t - 1], (context, t)
+            if schedule.phase(t) == schedule.phase(t - 1) == "expansion":
+                assert caps[t] >= caps[t - 1], (context, t)
+
+
+@pytest.mark.parametrize("kind", PERIODIC)
+def test_the_papers_periods_keep_their_checkpoints(kind):
+    """The paper's periods (multiples of 8) put the low step exactly at T/2 (5T/8 for stair_cosine)."""
+    numerator, denominator = LOW_FRACTION[kind]
+    for period in (320, 480, 640):
+        schedule = make(kind, period=period)
+        lows = [c.step for c in schedule.checkpoint_steps() if c.kind == "low"]
+        assert lows == [k * period + period * numerator // denominator for k in range(3)]
+        assert all(period * numerator % denominator == 0 and schedule.cap(low) == 8192 for low in lows)
+
+
+def test_odd_period_example_from_the_docs():
+    """docs/schedules.md's worked example: T = 100 for stair_cosine and T = 7 for cosine."""
+    stair_cosine = make("stair_cosine", period=100, num_cycles=1)
+    assert [c.step for c in stair_cosine.checkpoint_steps()] == [62, 100]
+    assert stair_cosine.cap(62) == 8192 and stair_cosine.cap(63) > 8192 and stair_cosine.cap(38) == 8192
+    cosine = make("cosine", period=7, num_cycles=1)
+    assert [c.step for c in cosine.checkpoint_steps()] == [3, 7]
+    assert cosine.cap(3) == cosine.cap(4) == 8598

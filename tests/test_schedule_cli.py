@@ -115,3 +115,20 @@ def test_console_script_is_installed():
         capture_output=True, text=True, timeout=120, check=True,
     )
     assert result.stdout.splitlines()[-1] == "240,9392,compression,1"
+
+
+@pytest.mark.parametrize("args, shown", [
+    (["--kind", "piecewise", "--knots", "1:8192,321:16384", "--steps", "1920"], {(320, 8192), (321, 16384)}),
+    (["--kind", "stair", "--min", "8192", "--max", "16384", "--period", "640", "--steps", "1920"],
+     {(320, 8192), (321, 16384), (640, 16384), (641, 8192), (1600, 8192), (1601, 16384)}),
+])
+def test_table_always_shows_the_steps_where_the_cap_changes(capsys, args, shown):
+    code, out, _ = run_cli(args, capsys)
+    assert code == 0
+    rows = {(int(line.split()[0]), int(line.split()[1])) for line in out.splitlines()
+            if line.strip() and line.split()[0].isdigit()}
+    assert shown <= rows
+    # a smooth schedule (the cap changes at almost every step) keeps the sampled table
+    code, out, _ = run_cli(["--kind", "cosine", "--min", "8192", "--max", "16384", "--period", "640",
+                            "--steps", "1920"], capsys)
+    assert code == 0 and sum(1 for line in out.splitlines() if line.strip()[:1].isdigit()) < 40

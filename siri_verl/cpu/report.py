@@ -87,7 +87,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                                            "per-step table of what the server generated")
     args = parser.parse_args(argv)
     print(format_step_table(read_metrics(args.metrics)))
-    if args.requests and Path(args.requests).exists():
+    # the request log is the hf rollout server's; with verl's vLLM server it is empty (metrics only)
+    if args.requests and Path(args.requests).exists() and Path(args.requests).stat().st_size:
         print("\nmeasured inside the rollout server (weights version v = step v+1; validation requests included):")
         print(f"{'step':>4} {'requests':>8} {'max_tokens':>10} {'tokens':>7} {'longest':>7} {'truncated':>9} "
               f"{'gen_s':>6} {'gen_cpu_s':>9}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from siri_verl.reward.extraction import last_boxed_content
@@ -122,3 +123,25 @@ def answer_kind(answer: str) -> str:
     if "," in answer:
         return "list"
     return "expression"
+
+
+def string_match_only_golds(ground_truths: Iterable[str]) -> dict[str, str]:
+    """The ground truths the reward cannot parse whole, each with why (a key of
+    ``siri_verl.reward.GOLD_STATUSES``: "partial_parse", "unparsable", "hopeless", "timeout"). Answers to
+    these rows score 1 only when they match the gold as a normalised string."""
+    from siri_verl.reward import check_ground_truths
+
+    golds = list(dict.fromkeys(ground_truths))
+    return {gold: status for gold, status in zip(golds, check_ground_truths(golds)) if status}
+
+
+def string_match_only_rows(records: Sequence[dict], statuses: dict[str, str]) -> list[dict]:
+    """The prepared ``records`` whose ground truth is in ``statuses``, named for the summary."""
+    rows = []
+    for record in records:
+        gold = record["reward_model"]["ground_truth"]
+        if gold in statuses:
+            info = record["extra_info"]
+            rows.append({"index": info["index"], "original_id": info.get("original_id"), "ground_truth": gold,
+                         "status": statuses[gold]})
+    return rows

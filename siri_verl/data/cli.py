@@ -1,8 +1,11 @@
 """Command line of data prep (``python data_prep/prepare.py ...`` or ``siri-verl prepare-data ...``).
 
     prepare.py NAME --output FILE.parquet [--input PATH]      one dataset (hub when --input is omitted)
-    prepare.py all --input-dir DIR --output-dir DIR           the training set and every evaluation set,
+    prepare.py all --input-dir DIR --output-dir DIR           the local training subset (as
+                                                              deepscaler_subset.parquet) and every evaluation set,
                                                               plus decontamination_report.json
+Each output gets ``<file>.provenance.json``; an existing output recorded from another source is not replaced
+without ``--overwrite`` (siri_verl.data.provenance).
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input-dir", help="'all': directory laid out like ../shared/data (e.g. aime24/test.jsonl)"
     )
-    parser.add_argument("--output-dir", help="'all': directory for NAME.parquet files and the report")
+    parser.add_argument(
+        "--output-dir",
+        help="'all': directory for NAME.parquet files (the local training subset as deepscaler_subset.parquet, "
+        "never deepscaler.parquet), each with NAME.parquet.provenance.json, and the report",
+    )
     parser.add_argument(
         "--revision", help="hub commit to load instead of the pinned one (single dataset without --input)"
     )
@@ -62,6 +69,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report", help="decontamination report path (default: next to the output, decontamination_report.json)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--no-answer-check",
+        action="store_true",
+        help="skip parsing every ground truth as the reward will (the summary then names no rows whose answers "
+        "can only be string-matched)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output even when its .provenance.json does not record the same dataset and "
+        "source (by default such a file is left alone and the command fails)",
+    )
 
 
 def _fail(message: str) -> int:
@@ -82,14 +101,17 @@ def run(args: argparse.Namespace) -> int:
         read_prepared_parquet,
         write_parquet,
     )
+    from siri_verl.data import provenance
     from siri_verl.data.sources import get_spec
 
+    command = provenance.command_line(getattr(args, "_argv", None))
     template = args.prompt_template or DEEPSCALER_PROMPT_TEMPLATE
     options = dict(
         prompt_template=template,
         skip_invalid=args.skip_invalid,
         deduplicate=not args.no_dedup,
         progress=not args.no_progress,
+        check_answers=not args.no_answer_check,
     )
     try:
         if args.name == "all":
@@ -102,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
                        if not (input_dir / DATASETS[n].local_file).is_file()]
             if missing:  # fail before any work
                 return _fail(f"missing input file(s) under --input-dir: {missing}")
+            outputs = {name: output_dir / provenance.all_output_name(DATASETS[name]) for name in DATASETS}
+            sources = {name: provenance.local_source(input_dir / DATASETS[name].local_file, 0) for name in DATASETS}
+            for name in DATASETS:  # never replace a file data prep did not write from the same source
+                provenance.check_overwrite(outputs[name], name, sources[name], args.overwrite)
             prepared = {
                 name: prepare_rows(get_spec(name), read_local_rows(input_dir / DATASETS[name].local_file), **options)
                 for name in (*EVAL_SETS, *TRAIN_SETS)
@@ -113,8 +139,11 @@ def run(args: argparse.Namespace) -> int:
                 if args.drop_contaminated:
                     drop_contaminated(prepared[name], reports[name])
             for name, dataset in prepared.items():
-                path = write_parquet(dataset, output_dir / f"{name}.parquet")
-                print(f"wrote {path} ({len(dataset.records)} rows)")
+                path = write_parquet(dataset, outputs[name])
+                provenance.write_provenance(
+                    path, name, {**sources[name], "rows": dataset.rows_in}, len(dataset.records), command=command,
+                    options={**options, "drop_contaminated": args.drop_contaminated}, summary=dataset.summary())
+                print(f"wrote {path} ({len(dataset.records)} rows; provenance in {provenance.provenance_path(path).name})")
             report_path = Path(args.report) if args.report else output_dir / "decontamination_report.json"
             report_path.write_text(json.dumps(reports if len(reports) > 1 else reports[TRAIN_SETS[0]], indent=2))
             for name, report in reports.items():
@@ -134,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
             if not sep or eval_name not in DATASETS:
                 return _fail(f"--decontaminate-against expects NAME=PARQUET with NAME in {sorted(DATASETS)}, got {item!r}")
             against.append(read_prepared_parquet(path, get_spec(eval_name)))
+        source = (provenance.local_source(args.input, 0) if args.input
+                  else provenance.hub_source(spec, args.revision, 0))
+        provenance.check_overwrite(args.output, args.name, source, args.overwrite)  # before the (hub) load
         rows = read_local_rows(args.input) if args.input else load_hub_rows(spec, args.revision)
         dataset = prepare_rows(spec, rows, **options)
         if against:
@@ -146,7 +178,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"decontamination: {report['contaminated_train_rows']} rows match {report['per_eval_set']}; "
                   f"report: {report_path}")
         path = write_parquet(dataset, args.output)
-        print(f"wrote {path} ({len(dataset.records)} rows)")
+        provenance.write_provenance(
+            path, args.name, {**source, "rows": len(rows)}, len(dataset.records), command=command,
+            options={**options, "drop_contaminated": args.drop_contaminated}, summary=dataset.summary())
+        print(f"wrote {path} ({len(dataset.records)} rows; provenance in {provenance.provenance_path(path).name})")
         print(format_summary([dataset.summary()]))
         return 0
     except DataPrepError as exc:
@@ -156,4 +191,6 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prepare.py", description=__doc__.splitlines()[0])
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # recorded in each output's provenance
+    return run(args)

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from siri_verl.data.answers import InvalidAnswerError, answer_from_solution, answer_kind, normalize_ground_truth
+from siri_verl.data.answers import (
+    InvalidAnswerError,
+    answer_from_solution,
+    answer_kind,
+    normalize_ground_truth,
+    string_match_only_golds,
+    string_match_only_rows,
+)
 from siri_verl.data.sources import DatasetSpec
 
 DEEPSCALER_PROMPT_TEMPLATE = "{problem} Let's think step by step and output the final answer within \\boxed{}."
@@ -38,9 +45,12 @@ class PreparedDataset:
     duplicates_dropped: int = 0
     duplicate_answer_conflicts: int = 0
     contaminated_dropped: int = 0
+    # ground truth -> why answers can only be string-matched against it (siri_verl.reward.GOLD_STATUSES)
+    string_match_only: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict:
         kinds = Counter(record["extra_info"]["answer_kind"] for record in self.records)
+        only = string_match_only_rows(self.records, self.string_match_only)
         return {
             "name": self.spec.name,
             "rows_in": self.rows_in,
@@ -50,6 +60,8 @@ class PreparedDataset:
             "duplicate_answer_conflicts": self.duplicate_answer_conflicts,
             "contaminated_dropped": self.contaminated_dropped,
             "answer_kinds": dict(sorted(kinds.items())),
+            "string_match_only": len(only),
+            "string_match_only_rows": only[:5],
         }
 
 
@@ -182,8 +194,11 @@ def prepare_rows(
     skip_invalid: bool = False,
     deduplicate: bool = True,
     progress: bool = True,
+    check_answers: bool = True,
 ) -> PreparedDataset:
-    """Normalise ``rows`` into records; invalid rows raise (listing indices) unless ``skip_invalid``."""
+    """Normalise ``rows`` into records; invalid rows raise (listing indices) unless ``skip_invalid``.
+    ``check_answers`` parses every ground truth as the reward will and records those it can only
+    string-match (reported in the summary)."""
     from tqdm.auto import tqdm
 
     check_prompt_template(prompt_template)
@@ -205,6 +220,9 @@ def prepare_rows(
     if deduplicate:
         _deduplicate(prepared)
     _renumber(prepared)
+    if check_answers:
+        golds = (record["reward_model"]["ground_truth"] for record in prepared.records)
+        prepared.string_match_only = string_match_only_golds(golds)
     return prepared
 
 
@@ -304,4 +322,10 @@ def format_summary(summaries: Sequence[dict]) -> str:
             f"{s['name']:<14}{s['rows_in']:>7}{s['rows_out']:>7}{s['invalid_skipped']:>9}"
             f"{s['duplicates_dropped']:>6}{s['contaminated_dropped']:>8}  {kinds}"
         )
+    for s in summaries:  # golds the reward cannot parse whole: answers to them are only string-matched
+        if s.get("string_match_only"):
+            rows = s["string_match_only_rows"]
+            named = "; ".join(f"row {r['index']} {r['ground_truth']!r} ({r['status']})" for r in rows)
+            more = f" (and {s['string_match_only'] - len(rows)} more)" if s["string_match_only"] > len(rows) else ""
+            lines.append(f"{s['name']}: {s['string_match_only']} ground truth(s) only string-matched: {named}{more}")
     return "\n".join(lines)

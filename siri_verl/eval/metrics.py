@@ -3,7 +3,7 @@
 Pure Python + numpy; knows nothing of models, verl or files. Every function takes per-problem lists of
 per-sample values, so the harness, the report and the tests all share the same definitions.
 
-Definitions (SIRI_METHOD.md §5):
+Definitions (docs/paper.md §7):
 
 * **avg@n** (the paper's pass@1): mean over problems of the fraction of a problem's n samples that are
   correct.

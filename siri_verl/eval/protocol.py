@@ -1,6 +1,6 @@
 """The evaluation protocol: every setting that changes the numbers, with the paper's defaults.
 
-Defaults reproduce SIRI's Table 1 protocol (SIRI_METHOD.md §5): temperature 0.6, top_p 0.95 ([inferred],
+Defaults reproduce SIRI's Table 1 protocol (docs/paper.md §7): temperature 0.6, top_p 0.95 ([inferred],
 the usual R1-Distill setting), max 16384 new tokens, 64 samples per problem, fixed seeds. Each field
 carries its help text in ``metadata["help"]``; ``add_protocol_arguments`` turns them into CLI flags, so the
 ``siri-verl eval --help`` text and this file cannot drift apart.

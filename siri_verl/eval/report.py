@@ -4,12 +4,15 @@
   accuracy cell is pass@1 (avg@n, %) with its standard error across problems.
 * The paper's rows (``paper_table1.csv``, bundled, with citation) are shown beside ours for
   ``--paper-model`` (1.5B or 7B).
-* ΔCRAcc (SIRI_METHOD.md §5) is the mean over the benchmarks both rows report of
+* ΔCRAcc (docs/paper.md §7.1) is the mean over the benchmarks both rows report of
   max(acc/acc0 - 1, 0) / (len/len0). Our rows use ``--base`` as the base row; the paper's rows always use
   the paper's "Original" row of the same size, as the paper does.
 * ``--paper`` alone prints the paper's table with ΔCRAcc recomputed from its accuracies and lengths, and a
   ``check`` column that flags where the printed value differs from the recomputed one at the printed
   precision (1.5B SIRI-low: 0.49 vs printed 0.47; SIRI-high: 0.41 vs 0.38).
+* ``--budgets 2048,4096,...`` / ``auto``: per model and benchmark, the metrics at each token budget from the one
+  evaluation run on disk (``siri_verl.eval.budgets``), as a table and ``--budget-plot``; with ``--phase-manifest``
+  the summaries of a training run's phase checkpoints become its evolution (table and ``--evolution`` plot).
 """
 
 from __future__ import annotations
@@ -29,14 +32,14 @@ from siri_verl.eval.protocol import EvalProtocol
 
 TABLE1_BENCHMARKS = ("aime24", "aime25", "amc", "math500")
 BENCHMARK_TITLES = {"aime24": "AIME24", "aime25": "AIME25", "amc": "AMC", "math500": "MATH500"}
-# Our benchmark names -> Table 1 column. The paper does not say which AMC set it used (SIRI_METHOD.md §5),
+# Our benchmark names -> Table 1 column. The paper does not say which AMC set it used (docs/paper.md §7),
 # so both the 40-problem AMC23 and the 83-problem AMC 2022+2023 fill its "AMC" column.
 COLUMN_ALIASES = {"aime2024": "aime24", "aime2025": "aime25", "amc23": "amc", "amc2023": "amc",
                   "aimo_amc": "amc", "math_500": "math500", "math-500": "math500"}
 PAPER_CITATION = ("Wen, Bai, Li, Tang. SIRI: Scaling Iterative Reinforcement Learning with Interleaved "
                   "Compression. arXiv:2509.25176v1, Table 1 (avg@64, temperature 0.6, 16384 max tokens).")
 PAPER_BASE_METHOD = "Original"
-# The Table 1 protocol (SIRI_METHOD.md §5) = EvalProtocol's defaults; our rows evaluated otherwise are footnoted.
+# The Table 1 protocol (docs/paper.md §7) = EvalProtocol's defaults; our rows evaluated otherwise are footnoted.
 PAPER_PROTOCOL = {key: getattr(EvalProtocol(), key)
                   for key in ("temperature", "top_p", "max_new_tokens", "num_samples")}
 DEFAULT_PAPER_MODEL = "1.5B"
@@ -302,7 +305,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", default=None,
                         help="ΔCRAcc base row for our rows: one of our model names, or paper:<method> (e.g. "
                              "paper:Original). Default: our row named original/base, else paper:Original.")
-    parser.add_argument("--format", choices=("markdown", "csv"), default="markdown", help="Table output format.")
+    parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
+                        help="Table output format.")
     parser.add_argument("--output", default=None, help="Write the table to this file instead of stdout.")
     parser.add_argument("--pareto", default=None, metavar="PREFIX",
                         help="Also write the accuracy-vs-tokens plot to PREFIX.png and PREFIX.svg.")
@@ -316,6 +320,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="The run's schedule, to shade compression/expansion and mark low/high checkpoints: its "
                              "config (YAML/JSON with algorithm.siri), a global_step_N/siri_run.json, or a schedule "
                              "block. Default: shade from the logged phase (--phase-key) without checkpoint marks.")
+    budgets = parser.add_argument_group("token budgets (from the samples of one evaluation run)")
+    budgets.add_argument("--budgets", default=None, metavar="B1,B2,...|auto",
+                         help="Report every model and benchmark at these token budgets instead of Table 1: a budget "
+                              "B re-grades the first B tokens of each stored response (exact for B up to the run's "
+                              "--max-new-tokens). auto = powers of two from the largest cap/32 up to it, plus each "
+                              "run's cap.")
+    budgets.add_argument("--budget-plot", default=None, metavar="PREFIX",
+                         help="With --budgets: accuracy vs budget, one curve per model, one panel per benchmark, the "
+                              "paper's Table 1 points at 16K (PREFIX.png/.svg).")
+    budgets.add_argument("--phase-manifest", default=None, metavar="PATH",
+                         help="A SIRI training run's siri_phase_checkpoints/manifest.json (or that folder, or the "
+                              "run's trainer.default_local_dir): the table lists its phase checkpoints in step "
+                              "order, from the summaries of `siri-verl eval --model <...>/siri_phase_checkpoints/"
+                              "<name>`. Budgets default to auto.")
+    budgets.add_argument("--evolution", default=None, metavar="PREFIX",
+                         help="With --phase-manifest: accuracy and mean tokens per checkpoint at each budget "
+                              "(PREFIX.png/.svg).")
+    budgets.add_argument("--tokenizer", default=None, metavar="PATH",
+                         help="Tokenizer folder to decode response prefixes with, when the evaluated model's folder "
+                              "(summary model.path) has moved.")
     for name, default, what in (("cap-key", "siri/cap", "the rollout cap"),
                                 ("length-key", "response_length/mean", "mean response length"),
                                 ("truncation-key", "siri/truncation_rate", "truncation rate"),
@@ -370,6 +394,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.budgets or args.phase_manifest:
+        return _run_budgets(args)
+    for flag in ("budget_plot", "evolution", "tokenizer"):
+        if getattr(args, flag):
+            raise ReportError(f"--{flag.replace('_', '-')} needs --budgets (or --phase-manifest)")
     wants_table = bool(args.summaries) or args.paper
     if not wants_table and not args.training_log:
         raise ReportError("nothing to report: pass summary files/folders, --paper, or --training-log with --curves")
@@ -378,8 +407,12 @@ def _run(args: argparse.Namespace) -> int:
     if wants_table:
         rows = build_rows(args)
         columns = table_columns(rows)
-        text = to_csv(rows, columns) if args.format == "csv" else (
-            to_markdown(rows, columns) + "\n\n" + "\n".join(f"- {note}" for note in footnotes(rows)) + "\n")
+        if args.format == "csv":
+            text = to_csv(rows, columns)
+        elif args.format == "json":
+            text = json.dumps(list(csv.DictReader(io.StringIO(to_csv(rows, columns)))), indent=1) + "\n"
+        else:
+            text = to_markdown(rows, columns) + "\n\n" + "\n".join(f"- {note}" for note in footnotes(rows)) + "\n"
         if args.output:
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
             Path(args.output).write_text(text, encoding="utf-8")
@@ -422,4 +455,177 @@ def _write_curves(args: argparse.Namespace) -> None:
     figure = training_curves_plot(read_metrics_jsonl(args.training_log), load_schedule(args.schedule_config), keys,
                                   title=f"Training curves: {Path(args.training_log).name}")
     for path in save_figure(figure, args.curves, close=True):
+        print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Token budgets and a training run's evolution
+
+
+def _emit(text: str, args: argparse.Namespace) -> None:
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+
+
+def _run_budgets(args: argparse.Namespace) -> int:
+    from siri_verl.eval import budgets as B
+
+    if args.pareto or args.training_log or args.paper:
+        raise ReportError("--budgets/--phase-manifest make a budget table; run --pareto, --paper and "
+                          "--training-log as separate `siri-verl report` commands")
+    if not args.summaries:
+        raise ReportError("--budgets needs the summary files/folders written by `siri-verl eval`")
+    if args.evolution and not args.phase_manifest:
+        raise ReportError("--evolution needs --phase-manifest (the training run's siri_phase_checkpoints)")
+    if args.budget_plot and args.phase_manifest:
+        raise ReportError("--budget-plot and --phase-manifest are separate reports; run them as two commands")
+    runs = [B.load_run(path) for path in find_summaries(args.summaries)]
+    seen: dict[tuple[str, str], Path] = {}
+    for run in runs:
+        key = (run.model, column_of(run.benchmark))
+        if key in seen:
+            raise ReportError(f"model {run.model!r} has two {key[1]} summaries: {seen[key]} and {run.summary_path}; "
+                              "pass one, or give the runs different --name")
+        seen[key] = run.summary_path
+    checkpoints, notes = None, []
+    if args.phase_manifest:
+        checkpoints = B.load_phase_checkpoints(args.phase_manifest)
+        matched, others = B.match_phase_checkpoints(checkpoints, runs)
+        if others:
+            notes.append("not a checkpoint of this run, left out: "
+                         + ", ".join(sorted({f"{r.model}/{r.benchmark}" for r in others})) + ".")
+        missing = [c for c in checkpoints if not matched[c.name]]
+        for c in missing:
+            model = c.path if c.kind == B.START else c.path.parent
+            notes.append(f"{c.name} (step {c.step}) has no evaluation; run `siri-verl eval --model {model} "
+                         f"--name {c.name} ...` with the other checkpoints' protocol.")
+        runs = [r for c in checkpoints for r in matched[c.name]]
+        if not runs:
+            raise ReportError(f"none of the summaries is an evaluation of a phase checkpoint in {args.phase_manifest}; "
+                              "evaluate them with `siri-verl eval --model <run>/siri_phase_checkpoints/<name>`")
+    budget_list = B.parse_budgets(args.budgets or "auto")
+    if budget_list == "auto":
+        budget_list = B.auto_budgets([r.cap for r in runs])
+    points = B.budget_points(runs, budget_list, B.TokenizerCache(args.tokenizer))
+    rows = [dict(B.point_row(p), benchmark=column_of(p.benchmark)) for p in points]
+    if checkpoints is not None:
+        owner = {id(r): c for c in checkpoints for r in matched[c.name]}
+        for row, point in zip(rows, points):
+            c = owner[id(point.run)]
+            row.update(checkpoint=c.name, step=c.step, kind=c.kind, train_cap=c.cap)
+    notes += budget_notes(rows)
+    _emit(budget_table(rows, args.format, notes, list(budget_list)), args)
+    if args.budget_plot:
+        _write_budget_plot(rows, args)
+    if args.evolution:
+        _write_evolution(rows, checkpoints, args)
+    return 0
+
+
+def budget_notes(rows: Sequence[dict]) -> list[str]:
+    notes = ["Acc = pass@1 as avg@n (%) ± standard error across problems, counting a sample correct when its "
+             "answer is extractable from its first B tokens; Tokens = mean min(length, B) per response; Trunc = "
+             "share of responses that did not end within B tokens. Budgets up to a run's own max_new_tokens are "
+             "exact re-gradings of the stored responses' prefixes (docs/eval.md)."]
+    na = sorted({(r["model"], r["benchmark"], r["budget"], r["note"]) for r in rows if r["acc"] is None})
+    notes += [f"n/a {model} {bench} at {budget}: {note}." for model, bench, budget, note in na]
+    return notes
+
+
+def _pass_keys(rows: Sequence[dict], key: str) -> list[str]:
+    return sorted({k for r in rows for k in r[key]}, key=int)
+
+
+def budget_table(rows: Sequence[dict], fmt: str, notes: Sequence[str], budgets: Sequence[int]) -> str:
+    """The budget rows as markdown (one table per benchmark), CSV or JSON."""
+    pass_keys, maj_keys = _pass_keys(rows, "pass_at_k"), _pass_keys(rows, "maj_at_k")
+    lead = [k for k in ("checkpoint", "step", "kind", "train_cap") if rows and k in rows[0]]
+    if fmt == "json":
+        return json.dumps({"budgets": list(budgets), "rows": list(rows), "notes": list(notes)}, indent=1) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        header = ["model", "benchmark", *lead, "budget", "max_new_tokens", "acc", "acc_stderr", "acc_sampling_stderr",
+                  "mean_tokens", "truncation_rate", "answer_rate", *[f"pass@{k}" for k in pass_keys],
+                  *[f"maj@{k}" for k in maj_keys], "num_problems", "num_samples", "note"]
+        writer.writerow(header)
+        for r in rows:
+            writer.writerow([r["model"], r["benchmark"], *[r[k] for k in lead], r["budget"], r["max_new_tokens"],
+                             _fmt(r["acc"], 2), _fmt(r["acc_stderr"], 2), _fmt(r["acc_sampling_stderr"], 2),
+                             _fmt(r["mean_tokens"], 1), _fmt(r["truncation_rate"], 2), _fmt(r["answer_rate"], 2),
+                             *[_fmt(r["pass_at_k"].get(k), 2) for k in pass_keys],
+                             *[_fmt(r["maj_at_k"].get(k), 2) for k in maj_keys],
+                             "" if r["num_problems"] is None else r["num_problems"],
+                             "" if r["num_samples"] is None else r["num_samples"], r["note"] or ""])
+        return out.getvalue()
+    blocks = []
+    for bench in dict.fromkeys(r["benchmark"] for r in rows):
+        named = [k for k in lead if k != "checkpoint"] if lead else []  # a checkpoint row is named by its checkpoint
+        header = ["Checkpoint" if lead else "Model", *[k.title().replace("_", " ") for k in named], "Budget",
+                  "Acc (%)", "Tokens", "Trunc (%)", *[f"pass@{k}" for k in pass_keys if k != "1"]]
+        lines = [f"**{BENCHMARK_TITLES.get(bench, bench)}**", "", "| " + " | ".join(header) + " |",
+                 "|" + "---|" * len(header)]
+        for r in (r for r in rows if r["benchmark"] == bench):
+            if r["acc"] is None:
+                cells = ["n/a", "", ""] + [""] * len([k for k in pass_keys if k != "1"])
+            else:
+                acc = f"{r['acc']:.1f}" + (f" ± {r['acc_stderr']:.1f}" if r["acc_stderr"] is not None else "")
+                cells = [acc, f"{r['mean_tokens']:.0f}", f"{r['truncation_rate']:.1f}",
+                         *[_fmt(r["pass_at_k"].get(k), 1) for k in pass_keys if k != "1"]]
+            name = r["checkpoint"] if lead else r["model"]
+            lines.append("| " + " | ".join([name, *["" if r[k] is None else str(r[k]) for k in named],
+                                            str(r["budget"]), *cells]) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+
+
+def _write_budget_plot(rows: Sequence[dict], args: argparse.Namespace) -> None:
+    from siri_verl.plots import BudgetCurve, ParetoPoint, budget_plot, save_figure
+
+    curves: dict[str, list[BudgetCurve]] = {}
+    for bench in dict.fromkeys(r["benchmark"] for r in rows):
+        for model in dict.fromkeys(r["model"] for r in rows if r["benchmark"] == bench):
+            cells = [r for r in rows if r["benchmark"] == bench and r["model"] == model and r["acc"] is not None]
+            if cells:
+                curves.setdefault(bench, []).append(BudgetCurve(
+                    model, tuple(r["budget"] for r in cells), tuple(r["acc"] for r in cells),
+                    tuple(r["acc_stderr"] for r in cells), tuple(r["mean_tokens"] for r in cells)))
+    if not curves:
+        raise ReportError("--budget-plot: no budget has a value (every cell is n/a); see the notes of the table")
+    paper: dict[str, list[ParetoPoint]] = {}
+    if not args.no_paper:
+        for row in load_paper_rows(args.paper_model or DEFAULT_PAPER_MODEL):
+            for bench in curves:
+                if bench in row.acc:
+                    paper.setdefault(bench, []).append(ParetoPoint(row.method, row.length[bench], row.acc[bench]))
+    figure = budget_plot(curves, paper, paper_budget=PAPER_PROTOCOL["max_new_tokens"])
+    for path in save_figure(figure, args.budget_plot, close=True):
+        print(f"wrote {path}")
+
+
+def _write_evolution(rows: Sequence[dict], checkpoints, args: argparse.Namespace) -> None:
+    from siri_verl.eval.budgets import find_manifest
+    from siri_verl.plots import EvolutionSeries, evolution_plot, save_figure
+
+    series: dict[str, list[EvolutionSeries]] = {}
+    for bench in dict.fromkeys(r["benchmark"] for r in rows):
+        for budget in sorted({r["budget"] for r in rows if r["benchmark"] == bench}):
+            cells = sorted((r for r in rows if r["benchmark"] == bench and r["budget"] == budget
+                            and r["acc"] is not None), key=lambda r: r["step"])
+            if cells:
+                series.setdefault(bench, []).append(EvolutionSeries(
+                    budget, tuple(r["step"] for r in cells), tuple(r["acc"] for r in cells),
+                    tuple(r["acc_stderr"] for r in cells), tuple(r["mean_tokens"] for r in cells)))
+    if not series:
+        raise ReportError("--evolution: no budget has a value (every cell is n/a); see the notes of the table")
+    evaluated = {r["checkpoint"] for r in rows}
+    marks = [(c.step, c.name, c.kind) for c in checkpoints if c.name in evaluated]
+    run = find_manifest(args.phase_manifest).parent.parent  # <default_local_dir>/siri_phase_checkpoints/manifest
+    figure = evolution_plot(series, marks, title=f"{run.parent.name}/{run.name}: accuracy and mean tokens within each "
+                                                 "budget per phase checkpoint")
+    for path in save_figure(figure, args.evolution, close=True):
         print(f"wrote {path}")

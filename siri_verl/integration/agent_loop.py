@@ -11,23 +11,77 @@ It records in ``extra_fields`` (which verl stores with the sample and merges int
 without a stop token; engines report a length stop as an ordinary completion, so it is decided from
 the tokens) and ``siri_response_length``.
 
-Selected by ``actor_rollout_ref.rollout.agent.default_agent_loop=siri_single_turn``; the agent-loop
-workers find it through ``rollout.agent.agent_loop_config_path``, which ``siri_verl.main`` points at
-the packaged ``siri_verl/config/agent_loops.yaml``.
+Selected by ``actor_rollout_ref.rollout.agent.default_agent_loop: siri_single_turn`` (written in
+``siri_verl/config/siri_trainer.yaml``, so ``--cfg job`` shows it). It is registered with verl's own
+agent-loop ``register`` when this module is imported, which ``siri_verl.plugin`` does at ``import verl`` in
+every verl process on every node: no config path is needed.
+
+**Which Continuous Token builder.** verl 0.9.1 picks the builder that renders the prompt from the model's
+``config.json`` ``model_type`` alone (``verl/utils/tokenizer/continuous_token_wiring.py``:
+``_MODEL_TYPE_TO_FAMILY["qwen2"] = QWEN``), and ``QwenContinuousTokenBuilder.__init__`` requires the token
+``<|im_end|>`` (``verl/utils/tokenizer/continuous_token.py``: ``require_token_id(tokenizer, "<|im_end|>")``).
+DeepSeek-R1-Distill-Qwen -- the model SIRI trains -- is ``model_type: qwen2`` with DeepSeek's tokens and no
+``<|im_end|>``, so every agent-loop worker would raise before the first rollout (verl issue #7637).
+:func:`continuous_token_family` keeps verl's choice whenever the tokenizer has what it needs and otherwise
+selects verl's own ``DeepSeekContinuousTokenBuilder`` for a tokenizer with DeepSeek's EOS and Assistant
+marker (the approach of verl PR #7639), or verl's default builder for any other Qwen-typed model without
+``<|im_end|>``.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
-from verl.experimental.agent_loop.agent_loop import AgentLoopOutput
+from verl.experimental.agent_loop.agent_loop import AgentLoopOutput, register
 from verl.experimental.agent_loop.single_turn_agent_loop import SingleTurnAgentLoop
+from verl.utils.tokenizer.continuous_token_wiring import (
+    ContinuousTokenModelFamily,
+    create_continuous_token_builder,
+    resolve_continuous_token_model_family,
+)
 
 from siri_verl.integration.truncation import is_truncated
 
 AGENT_LOOP_NAME = "siri_single_turn"
 CAP_FIELD = "siri_cap"
+
+CHATML_TURN_END = "<|im_end|>"
+DEEPSEEK_EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
+DEEPSEEK_ASSISTANT = "<\uff5cAssistant\uff5c>"
+_QWEN_FAMILIES = frozenset({
+    ContinuousTokenModelFamily.QWEN, ContinuousTokenModelFamily.QWEN25,
+    ContinuousTokenModelFamily.QWEN3, ContinuousTokenModelFamily.QWEN35,
+})
+
+
+_WIRING_LOGGER = logging.getLogger("verl.utils.tokenizer.continuous_token_wiring")
+
+
+def _drop_fallback_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("No model-specific Continuous Token builder")
+
+
+def continuous_token_family(tokenizer, hf_model_type: str | None) -> str:
+    """The Continuous Token family to build for this tokenizer: ``"auto"`` (verl infers it from
+    ``model_type``), or ``"deepseek"`` / ``"default"`` when verl's Qwen builder would need ``<|im_end|>``
+    and the tokenizer has none (R1-Distill-Qwen and other Qwen-architecture models with another template)."""
+    inferred = resolve_continuous_token_model_family("auto", hf_model_type=hf_model_type)
+    if inferred not in _QWEN_FAMILIES:
+        return "auto"
+    vocab = tokenizer.get_vocab()
+    if CHATML_TURN_END in vocab:
+        return "auto"
+    if DEEPSEEK_EOS in vocab and DEEPSEEK_ASSISTANT in vocab:
+        return ContinuousTokenModelFamily.DEEPSEEK.value
+    return ContinuousTokenModelFamily.DEFAULT.value
+
+
+def build_continuous_token_builder(tokenizer, hf_model_type: str | None, **kwargs):
+    """verl's ``create_continuous_token_builder`` with :func:`continuous_token_family`'s choice."""
+    family = continuous_token_family(tokenizer, hf_model_type)
+    return create_continuous_token_builder(tokenizer, model_family=family, hf_model_type=hf_model_type, **kwargs)
 
 
 @functools.lru_cache(maxsize=8)
@@ -46,8 +100,30 @@ def generation_config_eos_ids(model_path: str | None) -> frozenset[int]:
     return frozenset([eos] if isinstance(eos, int) else eos)
 
 
+@register(AGENT_LOOP_NAME)
 class SiriSingleTurnAgentLoop(SingleTurnAgentLoop):
     """Single-turn loop that caps each request at the sample's SIRI cap and flags truncation."""
+
+    def __init__(self, *args, tokenizer, hf_model_type: str | None = None, **kwargs):
+        family = continuous_token_family(tokenizer, hf_model_type)
+        if family == "auto":
+            super().__init__(*args, tokenizer=tokenizer, hf_model_type=hf_model_type, **kwargs)
+            return
+        # verl builds its builder from hf_model_type in AgentLoopBase.__init__: let it build the default one
+        # (which always can; its "no model-specific builder" notice, logged for every sample, is dropped) and
+        # replace it right after with the family's.
+        _WIRING_LOGGER.addFilter(_drop_fallback_notice)
+        try:
+            super().__init__(*args, tokenizer=tokenizer, hf_model_type=None, **kwargs)
+        finally:
+            _WIRING_LOGGER.removeFilter(_drop_fallback_notice)
+        self.continuous_token_builder = create_continuous_token_builder(
+            self.tokenizer,
+            model_family=family,
+            chat_template_kwargs=self.apply_chat_template_kwargs,
+            mm_processor_kwargs=self.mm_processor_kwargs,
+            processor=self.processor,
+        )
 
     def _request_cap(self, sample_cap: Any) -> int:
         if sample_cap is None:

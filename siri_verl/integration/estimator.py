@@ -60,8 +60,10 @@ def compute_siri_grpo_advantage(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """GRPO outcome advantage with SIRI's truncation policy; returns ``(advantages, returns)``.
 
-    Rows the ``mask`` policy removes get zero advantage here; removing them from the loss denominator
-    (zeroing their ``response_mask``) is done by the trainer, which owns the batch.
+    Rows the ``mask`` policy removes get zero advantage here; removing them from the loss (zeroing their
+    ``response_mask``/``loss_mask``) is done by the trainer, which owns the batch. That also removes them from the
+    denominator only under ``loss_agg_mode`` token-mean (token-sum has none); the seq-mean modes are refused
+    (``truncation.mask_loss_agg_problem``).
     """
     if index is None:
         raise ValueError("siri_grpo needs the GRPO group of each response (verl's `uid` column)")

@@ -142,7 +142,24 @@ def _write_manifest(root: Path, manifest: Mapping[str, Any]) -> None:
 
 
 def hf_export_command(phase_checkpoint: str | os.PathLike, target_dir: str | os.PathLike,
-                      backend: str = "fsdp", python: str = "python") -> list[str]:
-    """verl's model merger invocation that turns a phase checkpoint into a Hugging Face model folder."""
+                      backend: str | None = None, python: str = "python") -> list[str]:
+    """The command that turns a phase checkpoint (``.../global_step_N``) into a Hugging Face model folder.
+
+    ``backend`` is the training engine: ``"fsdp"``, or ``"megatron"`` (``model_engine=megatron``); ``None`` reads
+    it from the checkpoint's files and falls back to ``"fsdp"`` when there are none yet. FSDP shards and Megatron
+    ``dist_checkpointing`` shards (``actor/model/dist_ckpt``, written when ``megatron.use_dist_checkpointing=true``)
+    go through verl's model merger with that backend. verl 0.9.1's default Megatron checkpoint stores the weights
+    through Megatron-Bridge as a Hugging Face folder already (``actor/model/huggingface``, with config and
+    tokenizer), which verl's merger does not read: that folder is copied as is.
+    """
+    actor = Path(phase_checkpoint) / "actor"
+    if backend is None:
+        megatron = (actor / "model" / "dist_ckpt").is_dir() or (actor / "model" / "huggingface").is_dir()
+        backend = "megatron" if megatron else "fsdp"
+    if backend not in ("fsdp", "megatron"):
+        raise ValueError(f"hf_export_command: backend must be 'fsdp' or 'megatron', got {backend!r}")
+    hf_tree = actor / "model" / "huggingface"
+    if backend == "megatron" and not (actor / "model" / "dist_ckpt").is_dir() and (hf_tree / "config.json").is_file():
+        return [python, "-c", "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2])", str(hf_tree), str(target_dir)]
     return [python, "-m", "verl.model_merger", "merge", "--backend", backend,
-            "--local_dir", str(Path(phase_checkpoint) / "actor"), "--target_dir", str(target_dir)]
+            "--local_dir", str(actor), "--target_dir", str(target_dir)]

@@ -5,10 +5,13 @@ Only hooks are overridden; ``fit()`` and every pipeline stage stay verl's:
 * ``_next_train_batch``: attach the step's cap ``L(global_steps)`` to every prompt as ``siri_cap``
   (the ``siri_single_turn`` agent loop sends it as the request's ``max_tokens``). Validation batches do
   not pass through here, so validation keeps its own cap.
+* ``_init_dataloader``: wrap verl's validation dataloader so each row carries ``__rollout_n__`` from
+  ``algorithm.siri.validation_n`` (per-benchmark sample counts; ``siri_verl.integration.validation``).
 * ``_compute_advantage``: read each response's cap/truncation record from TransferQueue, publish it to
   the ``siri_grpo`` estimator around verl's own ``_compute_advantage``, and for the ``mask`` policy
-  zero the truncated responses' ``response_mask``/``loss_mask`` so they leave the loss and its
-  token-mean denominator.
+  zero the truncated responses' ``response_mask``/``loss_mask`` (:func:`drop_rows_from_loss`) so they
+  leave the loss and, under ``loss_agg_mode`` token-mean, its denominator (the ``seq-mean-*`` modes are
+  refused: ``truncation.mask_loss_agg_problem``).
 * ``_compute_metrics``: add the ``siri/*`` metrics (``siri_verl.integration.step_metrics``).
 * ``on_step_end``: at every schedule low/high step, save a checkpoint (whatever ``save_freq`` is),
   record it under its stable name and validate there (unless verl's ``test_freq`` validates anyway).
@@ -36,7 +39,8 @@ from siri_verl.integration import run_record
 from siri_verl.integration.agent_loop import CAP_FIELD
 from siri_verl.integration.estimator import BatchTruncation, batch_truncation
 from siri_verl.integration.step_metrics import RolloutFacts, step_metrics
-from siri_verl.integration.truncation import truncation_config_from
+from siri_verl.integration.truncation import mask_loss_agg_problem, truncation_config_from
+from siri_verl.integration.validation import PerSourceRolloutN, validation_n_from
 from siri_verl.schedule import schedule_from_config
 
 logger = logging.getLogger(__name__)
@@ -47,18 +51,41 @@ def _row_sums(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.to_padded_tensor(0.0).sum(-1) if tensor.is_nested else tensor.sum(-1)
 
 
+def drop_rows_from_loss(masks: dict[str, torch.Tensor], rows: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The ``mask`` policy's edit: the given (nested, TransferQueue-layout) masks with ``rows`` zeroed."""
+    output = {}
+    for name, nested in masks.items():
+        padded = nested.to_padded_tensor(0)
+        padded[rows] = 0
+        output[name] = response_to_nested(padded, nested)
+    return output
+
+
 class SiriPPOTrainer(PPOTrainerSync):
     """verl's sync PPO trainer with SIRI's per-step cap, truncation policy, metrics and checkpoints."""
 
     def __init__(self, config):
+        siri_config = OmegaConf.to_container(config.algorithm.siri, resolve=True)
+        problem = mask_loss_agg_problem(truncation_config_from(siri_config).policy,
+                                        config.actor_rollout_ref.actor.loss_agg_mode)
+        if problem:  # the preflight refuses this too; a trainer built another way must not run it either
+            raise ValueError(problem)
         super().__init__(config)
-        self.siri_config = OmegaConf.to_container(config.algorithm.siri, resolve=True)
+        self.siri_config = siri_config
         self.siri_schedule = schedule_from_config(self.siri_config, config.data.max_response_length)
         self.siri_truncation = truncation_config_from(self.siri_config)
         self.siri_phase_config = self.siri_config.get("phase_checkpoints") or {}
         self._siri_facts: list[RolloutFacts] = []
         self._siri_last_saved_step: int | None = None
         self._siri_phase_val_metrics: dict[str, float] = {}
+
+    # -- per-benchmark validation n -------------------------------------------------------------
+    def _init_dataloader(self):
+        super()._init_dataloader()
+        per_source = validation_n_from(OmegaConf.to_container(self.config.algorithm.siri, resolve=True))
+        if per_source:
+            default_n = self.config.actor_rollout_ref.rollout.val_kwargs.n
+            self.val_dataloader = PerSourceRolloutN(self.val_dataloader, per_source, default_n)
 
     # -- the cap --------------------------------------------------------------------------------
     def _next_train_batch(self, num_prompts: int | None = None):
@@ -95,18 +122,16 @@ class SiriPPOTrainer(PPOTrainerSync):
         """``mask`` policy: zero the truncated rows' response/loss masks in TransferQueue.
 
         When every (non-padding) response of the batch is truncated, the masks are kept (all advantages
-        are already 0): an all-zero mask would make the token-mean denominator 0."""
+        are already 0): an all-zero mask would make the token-mean denominator 0. A single PPO mini-batch
+        can still be all-truncated when the batch is not (ppo_mini_batch_size < train_batch_size): verl's
+        loss is then 0/0 and its FSDP engine skips that optimizer step on the non-finite grad norm
+        (verl/workers/engine/fsdp/transformer_impl.py, optimizer_step)."""
         if bool(truncated[real].all()):
             metrics["siri/mask_skipped_all_truncated"] = 1.0
             return
         masks = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
                                 select_fields=["response_mask", "loss_mask"])
-        output = {}
-        for field in ("response_mask", "loss_mask"):
-            nested = masks[field]
-            padded = nested.to_padded_tensor(0)
-            padded[truncated] = 0
-            output[field] = response_to_nested(padded, nested)
+        output = drop_rows_from_loss({name: masks[name] for name in ("response_mask", "loss_mask")}, truncated)
         tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id,
                         fields=TensorDict(output, batch_size=len(batch)))
         metrics["siri/masked_responses"] = float(truncated[real].sum())

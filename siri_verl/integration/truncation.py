@@ -8,11 +8,16 @@ Policies (``algorithm.siri.truncation``):
 
 * ``paper`` (default): the clipped response is graded as it stands (the reward gives 0 when no correct
   answer was extracted within the cap) and stays in its GRPO group. Numerically identical to verl's
-  ``compute_grpo_outcome_advantage`` on the same rewards (SIRI_METHOD.md §3).
+  ``compute_grpo_outcome_advantage`` on the same rewards (docs/paper.md §5).
 * ``zero``: every truncated response scores 0, even if a correct answer appeared before the cap.
 * ``mask``: DAPO's overlong filtering. Truncated responses get advantage 0 *and* leave the loss
-  entirely: their ``response_mask`` rows are zeroed, so they also leave the token-mean denominator.
-  The group mean/std still include them (as TRL's ``mask_truncated_completions`` does).
+  entirely: the trainer zeroes their ``response_mask``/``loss_mask`` rows. The group mean/std still
+  include them (as TRL's ``mask_truncated_completions`` does). Leaving the loss's *denominator* too holds
+  only for ``actor.loss_agg_mode`` ``token-mean`` (verl divides by the mini-batch's ``loss_mask`` token
+  count, which its engine counts after the masking) and ``token-sum`` (no denominator). The three
+  ``seq-mean-*`` modes divide by the fixed ``ppo_mini_batch_size x rollout.n``, so a masked response would
+  stay in the denominator and shrink the update by the truncated fraction: :func:`mask_loss_agg_problem`
+  refuses them (the preflight and the trainer call it). See :data:`MASK_LOSS_AGG_MODES`.
 * ``exclude_from_baseline``: the group *mean* (the baseline) is computed over the finished responses
   only; every response, truncated included, is compared with it and scaled by the whole group's std
   (as GRPO). A group of one finished response gets advantage 0.
@@ -36,6 +41,17 @@ import torch
 
 TRUNCATION_POLICIES = ("paper", "zero", "mask", "exclude_from_baseline", "soft")
 CONFIG_PREFIX = "algorithm.siri"
+LOSS_AGG_KEY = "actor_rollout_ref.actor.loss_agg_mode"
+
+# verl 0.9.1 ``agg_loss`` (verl/trainer/ppo/core_algos.py) and the denominators its callers pass:
+#   token-mean:  sum(loss * mask) / batch_num_tokens * dp_size; batch_num_tokens = the global mini-batch's
+#                loss_mask sum, all-reduced by the engine (workers/engine/fsdp/transformer_impl.py,
+#                forward_backward_batch; the Megatron engine likewise) -> a zeroed row leaves it.
+#   token-sum:   sum(loss * mask) * dp_size -> no denominator; a zeroed row contributes nothing.
+#   seq-mean-token-mean / seq-mean-token-sum / seq-mean-token-sum-norm: the sum over sequences / global_batch_size
+#                * dp_size, global_batch_size = ppo_mini_batch_size * rollout.n, a constant set per update
+#                (trainer/ppo/v1/trainer_base.py, _update_actor) -> a zeroed row stays in the denominator.
+MASK_LOSS_AGG_MODES = ("token-mean", "token-sum")
 
 
 class TruncationConfigError(ValueError):
@@ -85,6 +101,24 @@ def truncation_config_from(siri_config: Mapping[str, Any] | None) -> TruncationC
             f"{CONFIG_PREFIX}.soft_overlong.penalty_factor={factor!r}: must be a number >= 0 (DAPO: 1.0)"
         )
     return TruncationConfig(policy=policy, soft_buffer_fraction=float(fraction), soft_penalty_factor=float(factor))
+
+
+def mask_loss_agg_problem(policy: str, loss_agg_mode: str | None) -> str | None:
+    """Why ``policy`` cannot run with verl's ``loss_agg_mode`` (None when it can).
+
+    ``mask`` removes a truncated response from the loss by zeroing its masks; that removes it from the
+    denominator only for the modes in :data:`MASK_LOSS_AGG_MODES`.
+    """
+    if policy != "mask" or loss_agg_mode is None or loss_agg_mode in MASK_LOSS_AGG_MODES:
+        return None
+    return (
+        f"{CONFIG_PREFIX}.truncation=mask with {LOSS_AGG_KEY}={loss_agg_mode}: verl divides this mode's sum over "
+        "sequences by the fixed ppo_mini_batch_size x rollout.n, so the masked (truncated) responses stay in the "
+        "denominator and every update shrinks by the truncated fraction. Set "
+        f"{LOSS_AGG_KEY}=token-mean (DAPO's overlong filtering: the denominator is the mini-batch's unmasked "
+        f"token count) or token-sum, or choose another {CONFIG_PREFIX}.truncation (zero, exclude_from_baseline, "
+        "soft, paper)"
+    )
 
 
 def is_truncated(response_ids: Sequence[int], cap: int, stop_token_ids: Collection[int]) -> bool:

@@ -1,14 +1,17 @@
 """SIRI's binary length-capping math reward as a verl custom reward function, plus batch scoring.
 
-Rule (SIRI_METHOD.md §3, DeepScaleR): the response *is* the rollout clipped at the current cap L(t), so it
+Rule (docs/paper.md §5, DeepScaleR): the response *is* the rollout clipped at the current cap L(t), so it
 is graded as it stands -- 1.0 when an answer can be extracted from it (the last ``\\boxed{}`` after
 ``</think>``) and equals the ground truth, 0.0 otherwise. A response cut before ``</think>`` or before its
 box closes therefore scores 0. No format reward, no length penalty.
 
-Grading order, cheapest first: extraction (string scan) -> normalised string equality -> integer
+Grading order, cheapest first: extraction (string scan) -> normalised string equality -> refusal of
+hopeless answers (power towers, huge powers/factorials, deep nesting; a string check) -> notation
+rewrites and units (``siri_verl.reward.notation``; both answers carrying different units -> 0) -> integer
 literals compared exactly, other number literals (decimal, scientific, integer fractions) by value ->
-math-verify in a killable worker process with a hard time limit. Nothing here raises on model output:
-a timeout or an unparsable answer scores 0 and says why in ``reason``.
+math-verify in a killable worker process with a hard time limit, which compares symbolically only when
+both parses account for the whole answer. Nothing here raises on model output: a timeout, a refused, an
+unparsable or a partly parsed answer scores 0 and says why in ``reason``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from siri_verl.reward.extraction import THINK_MODES, extract_answer
 from siri_verl.reward.normalize import integer_value, normalize_answer, numbers_verdict, numeric_value
+from siri_verl.reward.notation import PreparedAnswer, hopeless_reason, prepare_answer, units_differ
 from siri_verl.reward.verifier import Verdict, shared_pool
 
 # ---------------------------------------------------------------------------------------------------
@@ -77,7 +81,9 @@ class RewardOptions:
     truncated_score: policy for responses that hit their cap (``extra_info["siri_truncated"]``): "as_is"
         (default, the paper) or "zero"; see ``TRUNCATED_SCORE_POLICIES``.
     timeout_s: hard wall-clock limit per math-verify comparison, in seconds; on expiry the worker process
-        is killed and the answer scores 0 with reason "timeout".
+        is killed and the answer scores 0 with reason "timeout". The default, 4, covers the slowest
+        comparison of a legitimate benchmark answer measured on a busy 2-core machine (3.5 s) and keeps
+        every response under 5 s end to end (docs/reward.md, "Time limits").
     verify_workers: number of math-verify worker processes per reward process (0 = min(4, CPU count)).
     memory_limit_mb: address-space limit of each worker process (0 = none); a comparison that exceeds it
         scores 0 with reason "memory_limit".
@@ -85,7 +91,7 @@ class RewardOptions:
 
     think_mode: str = "require"
     truncated_score: str = "as_is"
-    timeout_s: float = 10.0
+    timeout_s: float = 4.0
     verify_workers: int = 0
     memory_limit_mb: int = 4096
 
@@ -173,10 +179,34 @@ def _fast_verdict(gold: str, pred: str) -> bool | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _prepared_gold(gold: str) -> tuple[PreparedAnswer, str]:
+    """A gold's prepared form and why it is hopeless ("" when it is not); golds repeat in a GRPO group."""
+    hopeless = hopeless_reason(gold)
+    return (PreparedAnswer(gold, "") if hopeless else prepare_answer(gold)), ("hopeless" if hopeless else "")
+
+
+def _first_verdict(gold: str, pred: str) -> tuple[bool | None, str, PreparedAnswer | None, PreparedAnswer | None]:
+    """(equal or None when math-verify must decide, reason, prepared gold, prepared answer)."""
+    short = len(gold) <= _MAX_FAST_PATH_CHARS and len(pred) <= _MAX_FAST_PATH_CHARS
+    if short and normalize_answer(gold) == normalize_answer(pred):
+        return True, "", None, None
+    if hopeless_reason(pred):
+        return False, "hopeless_answer", None, None
+    gold_prepared, gold_hopeless = _prepared_gold(gold)
+    if gold_hopeless:
+        return False, "hopeless_ground_truth", None, None
+    pred_prepared = prepare_answer(pred)
+    if units_differ(gold_prepared, pred_prepared):
+        return False, "wrong_unit", None, None
+    equal = _fast_verdict(gold_prepared.value, pred_prepared.value)
+    return equal, "", gold_prepared, pred_prepared
+
+
 class _Pending:
     """One response graded up to the point where math-verify is needed (or finished)."""
 
-    __slots__ = ("gold", "pred", "has_answer", "truncated", "cap", "equal", "reason")
+    __slots__ = ("gold", "pred", "has_answer", "truncated", "cap", "equal", "reason", "gold_value", "pred_value")
 
     def __init__(self, solution_str: Any, ground_truth: Any, extra_info: Any, options: RewardOptions) -> None:
         self.truncated, self.cap = _truncation_info(extra_info if isinstance(extra_info, Mapping) else None)
@@ -192,7 +222,10 @@ class _Pending:
         elif not self.gold:
             self.reason = "bad_ground_truth"
         elif self.has_answer:
-            self.equal = _fast_verdict(self.gold, self.pred)
+            self.equal, reason, gold_prepared, pred_prepared = _first_verdict(self.gold, self.pred)
+            self.reason = reason or self.reason
+            if self.equal is None:
+                self.gold_value, self.pred_value = gold_prepared.value, pred_prepared.value
 
     def resolve(self, verdict: Verdict) -> None:
         self.equal = verdict.equal
@@ -240,7 +273,7 @@ def compute_score(
     pending = _Pending(solution_str, ground_truth, extra_info, options)
     if pending.equal is None:
         pool = shared_pool(options.num_workers, options.timeout_s, options.memory_limit_mb)
-        pending.resolve(pool.check(pending.gold, pending.pred))
+        pending.resolve(pool.check(pending.gold_value, pending.pred_value))
     return pending.result(options)
 
 
@@ -271,13 +304,55 @@ def score_batch(
     by_gold: dict[str, list[_Pending]] = {}
     for item in pending:
         if item.equal is None:
-            by_gold.setdefault(item.gold, []).append(item)
+            by_gold.setdefault(item.gold_value, []).append(item)
     if by_gold:
         pool = shared_pool(workers, options.timeout_s, options.memory_limit_mb)
         groups = list(by_gold.values())
         with ThreadPoolExecutor(max_workers=min(workers, len(groups))) as executor:
-            results = executor.map(lambda group: pool.check_many([(p.gold, p.pred) for p in group]), groups)
+            results = executor.map(
+                lambda group: pool.check_many([(p.gold_value, p.pred_value) for p in group]), groups
+            )
             for group, verdicts in zip(groups, results):
                 for item, verdict in zip(group, verdicts):
                     item.resolve(verdict)
     return [p.result(options) for p in pending]
+
+
+# Why a ground truth can only be string-matched (``check_ground_truths``).
+GOLD_STATUSES = {
+    "partial_parse": "math-verify parses only a fragment of it (a dropped term, variable, unit or base)",
+    "unparsable": "math-verify gets no expression from it",
+    "hopeless": "refused as too costly to evaluate (see siri_verl.reward.notation.hopeless_reason)",
+    "timeout": "its parse did not finish within timeout_s",
+}
+
+
+def check_ground_truths(
+    ground_truths: Sequence[str], *, max_workers: int | None = None, **kwargs: Any
+) -> list[str]:
+    """For each ground truth, "" when the reward can compare answers with it as mathematics, else why
+    answers can only be string-matched against it (a key of ``GOLD_STATUSES``). Data prep reports these
+    rows before training; the parses run on the reward's time-bounded worker processes."""
+    options = RewardOptions.from_kwargs(kwargs)
+    workers = max_workers or options.num_workers
+    statuses: dict[str, str] = {}
+    to_parse: list[str] = []
+    for gold in dict.fromkeys(_ground_truth_string(g) for g in ground_truths):
+        prepared, hopeless = _prepared_gold(gold)
+        if hopeless:
+            statuses[gold] = "hopeless"
+        else:
+            to_parse.append(gold)
+    if to_parse:
+        pool = shared_pool(workers, options.timeout_s, options.memory_limit_mb)
+        chunks = [to_parse[i :: workers] for i in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+            results = executor.map(
+                lambda chunk: pool.check_many([(_prepared_gold(g)[0].value, None) for g in chunk]), chunks
+            )
+            for chunk, verdicts in zip(chunks, results):
+                for gold, verdict in zip(chunk, verdicts):
+                    statuses[gold] = verdict.reason if verdict.reason in GOLD_STATUSES else (
+                        "" if not verdict.reason else "unparsable"
+                    )
+    return [statuses[_ground_truth_string(g)] for g in ground_truths]

@@ -28,14 +28,19 @@ _STARTUP_TIMEOUT_S = 120.0
 
 @dataclass(frozen=True)
 class Verdict:
-    """Result of one comparison: ``equal`` and, when it could not be decided, a ``reason``
-    ("timeout", "unparsable_answer", "unparsable_ground_truth", "memory_limit", "verifier_error: ...")."""
+    """Result of one comparison: ``equal`` and, when it could not be decided, a ``reason`` ("timeout",
+    "partial_parse_answer", "partial_parse_ground_truth", "unparsable_answer", "unparsable_ground_truth",
+    "memory_limit", "verifier_error: ..."). For a gold-only request (``pred=None``) the reason is how the
+    gold parses: "" (whole), "partial_parse" or "unparsable"."""
 
     equal: bool
     reason: str = ""
 
 
 class _Worker:
+    """One worker process. It is started at construction and imports in the background; the first
+    ``ask`` waits for its ready line (start-up never counts against an answer's limit)."""
+
     def __init__(self, memory_limit_mb: int, cpu_budget_s: int) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "siri_verl.reward._verify_worker", str(memory_limit_mb), str(cpu_budget_s)],
@@ -45,6 +50,11 @@ class _Worker:
             close_fds=True,
         )
         self._buffer = b""
+        self._ready = False
+
+    def wait_ready(self) -> None:
+        if self._ready:
+            return
         ready = self._read_line(_STARTUP_TIMEOUT_S)
         if ready is None or not json.loads(ready).get("ready"):
             self.kill()
@@ -52,6 +62,7 @@ class _Worker:
                 "siri_verl math-verify worker failed to start: run "
                 f"`{sys.executable} -m siri_verl.reward._verify_worker` to see the error"
             )
+        self._ready = True
 
     def _read_line(self, timeout_s: float) -> bytes | None:
         deadline = time.monotonic() + timeout_s
@@ -69,8 +80,10 @@ class _Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
-    def ask(self, gold: str, pred: str, timeout_s: float) -> Verdict | None:
-        """The worker's verdict, or None when it timed out or died (the caller then kills it)."""
+    def ask(self, gold: str, pred: str | None, timeout_s: float) -> Verdict | None:
+        """The worker's verdict, or None when it timed out or died (the caller then kills it). With
+        ``pred=None`` the verdict's reason is how the gold parses ("", "partial_parse", "unparsable")."""
+        self.wait_ready()
         try:
             self.process.stdin.write((json.dumps({"gold": gold, "pred": pred}) + "\n").encode())
             self.process.stdin.flush()
@@ -94,10 +107,12 @@ class _Worker:
 
 
 class VerifierPool:
-    """Up to ``size`` worker processes, each handling one comparison at a time.
+    """Up to ``size`` worker processes, each handling one comparison at a time, plus one idle spare.
 
     ``check(gold, pred)`` is thread-safe: a thread borrows an idle worker (starting one if fewer than
-    ``size`` exist), so at most ``size`` comparisons run at once and CPU use stays bounded.
+    ``size`` exist), so at most ``size`` comparisons run at once and CPU use stays bounded. The spare
+    (started with the first worker) replaces a killed worker at once, so the answer after a timeout does
+    not wait for a start-up (seconds of imports on a busy machine); a new spare then starts.
     """
 
     def __init__(self, size: int, timeout_s: float, memory_limit_mb: int = 4096) -> None:
@@ -112,13 +127,15 @@ class VerifierPool:
         for _ in range(size):
             self._idle.put(None)  # a free slot without a started process
         self._all: set[_Worker] = set()
+        self._spare: _Worker | None = None  # started, idle: takes over at once when a worker is killed
+        self._start_lock = threading.Lock()
         self._lock = threading.Lock()
 
     def check(self, gold: str, pred: str, timeout_s: float | None = None) -> Verdict:
         """Whether ``pred`` equals ``gold`` per math-verify, bounded by ``timeout_s`` (pool default)."""
         return self.check_many([(gold, pred)], timeout_s)[0]
 
-    def check_many(self, pairs: Sequence[tuple[str, str]], timeout_s: float | None = None) -> list[Verdict]:
+    def check_many(self, pairs: Sequence[tuple[str, str | None]], timeout_s: float | None = None) -> list[Verdict]:
         """``check`` for each (gold, pred) pair, in order, on one borrowed worker (so answers sharing a
         gold reuse its cached parse); each comparison is bounded by ``timeout_s`` on its own."""
         limit = self.timeout_s if timeout_s is None else timeout_s
@@ -127,20 +144,42 @@ class VerifierPool:
         try:
             for gold, pred in pairs:
                 if worker is None:
-                    # CPU backstop inside the worker: well above the wall-clock limit enforced here.
-                    worker = _Worker(self.memory_limit_mb, cpu_budget_s=int(2 * self.timeout_s) + 10)
-                    with self._lock:
-                        self._all.add(worker)
-                verdict = worker.ask(gold, pred, limit)
+                    worker = self._start()
+                try:
+                    verdict = worker.ask(gold, pred, limit)
+                except RuntimeError:  # it never started: no broken worker stays in the slot
+                    self._discard(worker)
+                    worker = None
+                    raise
                 if verdict is None:
                     died = worker.process.poll() is not None
                     self._discard(worker)
-                    worker = None
+                    # the replacement imports while the caller goes on, so the next answer rarely waits
+                    worker = self._start()
                     verdict = Verdict(False, "verifier_error: worker died" if died else "timeout")
                 verdicts.append(verdict)
             return verdicts
         finally:
             self._idle.put(worker)
+
+    def _new_worker(self) -> _Worker:
+        # CPU backstop inside the worker: well above the wall-clock limit enforced here.
+        worker = _Worker(self.memory_limit_mb, cpu_budget_s=int(2 * self.timeout_s) + 10)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def _start(self) -> _Worker:
+        """A worker for a slot: the spare when there is one (already imported, so a comparison right after
+        a kill does not wait for a start-up), and a new spare starting in the background."""
+        with self._start_lock:  # one spare at a time; Popen returns at once (imports run in the child)
+            spare, self._spare = self._spare, None
+            if spare is None or spare.process.poll() is not None:
+                if spare is not None:
+                    self._discard(spare)
+                spare = self._new_worker()
+            self._spare = self._new_worker()
+        return spare
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
@@ -150,7 +189,7 @@ class VerifierPool:
     def close(self) -> None:
         """Kill every worker process (idempotent; also run at interpreter exit)."""
         with self._lock:
-            workers, self._all = list(self._all), set()
+            workers, self._all, self._spare = list(self._all), set(), None
         for worker in workers:
             worker.kill()
 

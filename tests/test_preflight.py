@@ -17,20 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "recipes" / "siri_1.5b.yaml"
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A real tokenizer + tiny Qwen2 config and verl-schema parquet files, built locally."""
-    from siri_verl.cpu.tiny import build_random_tiny, make_problems, write_parquet
-
-    root = tmp_path_factory.mktemp("tiny")
-    tokenizer, model = build_random_tiny()
-    model.save_pretrained(root / "model")
-    tokenizer.save_pretrained(root / "model")
-    write_parquet(make_problems(256, seed=0), root / "train.parquet", "train")
-    write_parquet(make_problems(16, seed=1), root / "val.parquet", "test")
-    return root
-
-
 def tiny_overrides(tiny: Path, ckpt: Path) -> list[str]:
     """The paper recipe shrunk to the tiny assets: schedule 16<->48, T=4, 2 cycles (8 steps)."""
     return [

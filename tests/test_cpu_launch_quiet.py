@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
 from siri_verl.cpu.launch import CPU_ENV, cpu_env
 
@@ -49,6 +50,8 @@ def test_preset_thread_count_is_what_transfer_queue_would_clamp_to():
     assert cpu_env({"TQ_NUM_THREADS": "1"})["TQ_NUM_THREADS"] == "1"  # the caller's value wins
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_transfer_queue_is_quiet_under_the_preset_and_warns_without_it():
     env = cpu_env({key: value for key, value in cpu_env().items() if key != "TQ_NUM_THREADS"})
     quiet = _probe(env)

@@ -9,6 +9,8 @@ import pytest
 from siri_verl.cpu.launch import CPU_OVERRIDES, cpu_env, cpu_overrides, override_key
 from siri_verl.cpu.platform import _dedupe_backend
 
+from repo_paths import REPO
+
 
 def run_fresh(code: str, **env_changes) -> str:
     env = {k: v for k, v in os.environ.items() if k != "VERL_PLATFORM"}
@@ -18,6 +20,8 @@ def run_fresh(code: str, **env_changes) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_without_the_env_var_verl_is_untouched():
     code = (
         "import sys, torch.distributed as dist\n"
@@ -34,6 +38,8 @@ def test_without_the_env_var_verl_is_untouched():
     assert device != "cpu"  # verl's own detection result (its 'nvidia' fallback on this CPU host)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_with_the_env_var_verl_runs_gloo_on_cpu():
     code = (
         "import verl, torch, torch.distributed as dist\n"
@@ -73,6 +79,7 @@ def test_launch_env_keeps_caller_values():
     assert env["VERL_PLATFORM"] == "cpu" and env["WANDB_MODE"] == "online"
 
 
+@pytest.mark.subprocess
 def test_launch_print_shows_the_composed_command():
     out = subprocess.run(
         [sys.executable, "-m", "siri_verl.cpu.launch", "--print", "--", "--config-name", "x",
@@ -97,10 +104,8 @@ def test_every_preset_override_composes_with_the_tiny_recipe(override, tiny_reci
 
 @pytest.fixture(scope="module")
 def tiny_recipe_config():
-    from pathlib import Path
-
     from siri_verl.recipe_config import compose_recipe
 
-    recipe = Path(__file__).resolve().parents[1] / "recipes" / "siri_tiny_cpu.yaml"
+    recipe = REPO / "recipes" / "siri_tiny_cpu.yaml"
     required = ["data.train_files=t", "data.val_files=v", "actor_rollout_ref.model.path=m"]
     return compose_recipe(recipe, cpu_overrides(required))

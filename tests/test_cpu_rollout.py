@@ -8,18 +8,15 @@ import sys
 import pytest
 import torch
 
-from siri_verl.cpu.tiny import build_random_tiny, prompt_ids
+from siri_verl.cpu.tiny import prompt_ids
 from siri_verl.generation import SamplingParams, generate
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
+def model_dir(tiny):
+    """The session's untrained tiny model (tests/conftest.py), served on one thread."""
     torch.set_num_threads(1)
-    tokenizer, model = build_random_tiny(seed=1)
-    path = tmp_path_factory.mktemp("tiny_model")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return str(tiny / "model")
 
 
 def make_server(model_dir, **rollout_kwargs):
@@ -164,6 +161,8 @@ def test_lora_without_merge_is_refused(model_dir):
     _check_supported(config, HFModelConfig(path=model_dir, lora_rank=8, lora={"merge": True}))
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_backend_is_registered_in_a_fresh_verl_process():
     code = (
         "import verl\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from siri_verl.data import InvalidAnswerError, get_spec, normalize_ground_truth
-from siri_verl.data.cli import main as prepare_main
+from siri_verl.commands.prepare_data import main as prepare_main
 from siri_verl.data.prepare import (
     DEEPSCALER_PROMPT_TEMPLATE,
     DataPrepError,
@@ -26,19 +25,9 @@ from siri_verl.data.prepare import (
     read_local_rows,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "math"
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
 
-# fixture file -> the path `all --input-dir` expects (the ../shared/data layout)
-FIXTURE_LAYOUT = {
-    "aime24/test.jsonl": "aime_like.jsonl",
-    "aime25/train.jsonl": "int_answers.jsonl",
-    "amc23/test.jsonl": "float_answers.jsonl",
-    "math500/test.jsonl": "aime_like.jsonl",
-    "minerva_math_canonical/train.jsonl": "boxed_in_solution.jsonl",
-    "olympiadbench/test.jsonl": "list_answers.jsonl",
-    "deepscaler_subset/deepscaler.json": "deepscaler_like.json",
-}
+FIXTURES = Path(__file__).parent / "fixtures" / "math"
 
 
 @pytest.mark.parametrize(
@@ -69,6 +58,7 @@ def test_unusable_ground_truths_raise(stored):
         normalize_ground_truth(stored)
 
 
+@pytest.mark.slow
 def test_records_have_exactly_the_rlhf_columns():
     prepared = prepare_rows(get_spec("olympiadbench"), read_local_rows(FIXTURES / "list_answers.jsonl"), progress=False)
     record = prepared.records[1]
@@ -137,18 +127,10 @@ def test_decontamination_reports_and_optionally_drops_overlap():
     assert [r["extra_info"]["index"] for r in train.records] == [0, 1, 2]
 
 
-def _fixture_input_dir(root: Path) -> Path:
-    for target, source in FIXTURE_LAYOUT.items():
-        (root / target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(FIXTURES / source, root / target)
-    return root
-
-
-def test_cli_all_writes_every_parquet_and_the_report(tmp_path, capsys):
-    input_dir = _fixture_input_dir(tmp_path / "in")
+def test_cli_all_writes_every_parquet_and_the_report(tmp_path, math_input_dir, capsys):
     out = tmp_path / "out"
     code = prepare_main(
-        ["all", "--input-dir", str(input_dir), "--output-dir", str(out), "--drop-contaminated", "--no-progress"]
+        ["all", "--input-dir", str(math_input_dir), "--output-dir", str(out), "--drop-contaminated", "--no-progress"]
     )
     assert code == 0
     printed = capsys.readouterr().out
@@ -175,6 +157,8 @@ def test_cli_single_dataset_and_errors(tmp_path, capsys):
     assert "--skip-invalid" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_hub_loader_without_pinned_revision_or_offline_fails_clearly():
     with pytest.raises(DataPrepError, match="no verified hub revision.*--revision"):
         load_hub_rows(get_spec("aime24"))

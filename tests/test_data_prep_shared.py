@@ -16,15 +16,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siri_verl.data.cli import main as prepare_main
+from siri_verl.commands.prepare_data import main as prepare_main
 from siri_verl.data.provenance import all_output_name
 from siri_verl.data.sources import DATASETS
 from siri_verl.reward import score_batch
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from repo_paths import SHARED_DATA
+
 
 pytestmark = [
     pytest.mark.shared_data,
+    pytest.mark.slow,  # reads and grades the real files: seconds to a minute
     pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"shared data not found at {SHARED_DATA}"),
 ]
 

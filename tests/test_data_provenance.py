@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,35 +17,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siri_verl.data.cli import main as prepare_main
+from siri_verl.commands.prepare_data import main as prepare_main
 from siri_verl.data.provenance import all_output_name, hub_source, provenance_path, write_provenance
 from siri_verl.data.sources import DATASETS, get_spec
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 FIXTURES = Path(__file__).parent / "fixtures" / "math"
-FIXTURE_LAYOUT = {  # the ../shared/data layout `all --input-dir` expects, filled from the hand-written fixtures
-    "aime24/test.jsonl": "aime_like.jsonl",
-    "aime25/train.jsonl": "int_answers.jsonl",
-    "amc23/test.jsonl": "float_answers.jsonl",
-    "math500/test.jsonl": "aime_like.jsonl",
-    "minerva_math_canonical/train.jsonl": "boxed_in_solution.jsonl",
-    "olympiadbench/test.jsonl": "list_answers.jsonl",
-    "deepscaler_subset/deepscaler.json": "deepscaler_like.json",
-}
 HUB_ROWS = get_spec("deepscaler").hub_rows  # 40315
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def input_dir(tmp_path) -> Path:
-    root = tmp_path / "in"
-    for target, source in FIXTURE_LAYOUT.items():
-        (root / target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(FIXTURES / source, root / target)
-    return root
 
 
 def write_fake_hub_file(path: Path) -> tuple[str, str]:
@@ -67,11 +49,12 @@ def write_fake_hub_file(path: Path) -> tuple[str, str]:
     return sha256(path), sha256(provenance_path(path))
 
 
-def test_the_40k_hub_file_survives_prepare_all(tmp_path, input_dir, capsys):
+@pytest.mark.slow
+def test_the_40k_hub_file_survives_prepare_all(tmp_path, math_input_dir, capsys):
     out = tmp_path / "data"
     hub_sha, record_sha = write_fake_hub_file(out / "deepscaler.parquet")
 
-    assert prepare_main(["all", "--input-dir", str(input_dir), "--output-dir", str(out), "--no-progress"]) == 0
+    assert prepare_main(["all", "--input-dir", str(math_input_dir), "--output-dir", str(out), "--no-progress"]) == 0
 
     assert sha256(out / "deepscaler.parquet") == hub_sha
     assert sha256(provenance_path(out / "deepscaler.parquet")) == record_sha
@@ -81,33 +64,34 @@ def test_the_40k_hub_file_survives_prepare_all(tmp_path, input_dir, capsys):
     assert all_output_name(get_spec("deepscaler")) == subset.name
     record = json.loads(provenance_path(subset).read_text())
     assert record["source"]["kind"] == "local"
-    assert record["source"]["path"] == str((input_dir / "deepscaler_subset" / "deepscaler.json").resolve())
+    assert record["source"]["path"] == str((math_input_dir / "deepscaler_subset" / "deepscaler.json").resolve())
     assert record["rows"] == len(pd.read_parquet(subset)) == 4  # 5 fixture rows, 1 repeated problem
     assert record["sha256"] == sha256(subset)
     assert record["command"].startswith("python data_prep/prepare.py all --input-dir")
     # every evaluation set has a record too, and a rerun of the same command refreshes its own files
     for name, spec in DATASETS.items():
         assert json.loads(provenance_path(out / all_output_name(spec)).read_text())["dataset"] == name
-    assert prepare_main(["all", "--input-dir", str(input_dir), "--output-dir", str(out), "--no-progress"]) == 0
+    assert prepare_main(["all", "--input-dir", str(math_input_dir), "--output-dir", str(out), "--no-progress"]) == 0
     assert sha256(out / "deepscaler.parquet") == hub_sha
 
 
-def test_all_refuses_to_replace_a_file_from_another_source_before_any_work(tmp_path, input_dir, capsys):
+def test_all_refuses_to_replace_a_file_from_another_source_before_any_work(tmp_path, math_input_dir, capsys):
     out = tmp_path / "data"
     target = out / all_output_name(get_spec("deepscaler"))  # the very name `all` writes the subset to
     hub_sha, _ = write_fake_hub_file(target)
 
-    assert prepare_main(["all", "--input-dir", str(input_dir), "--output-dir", str(out), "--no-progress"]) == 2
+    assert prepare_main(["all", "--input-dir", str(math_input_dir), "--output-dir", str(out), "--no-progress"]) == 2
     error = capsys.readouterr().err
     assert str(target) in error and "agentica-org/DeepScaleR-Preview-Dataset" in error and "--overwrite" in error
     assert sha256(target) == hub_sha
     assert sorted(p.name for p in out.iterdir()) == sorted([target.name, provenance_path(target).name])  # nothing else
 
-    assert prepare_main(["all", "--input-dir", str(input_dir), "--output-dir", str(out), "--no-progress",
+    assert prepare_main(["all", "--input-dir", str(math_input_dir), "--output-dir", str(out), "--no-progress",
                          "--overwrite"]) == 0
     assert json.loads(provenance_path(target).read_text())["source"]["kind"] == "local"
 
 
+@pytest.mark.slow
 def test_single_dataset_refuses_other_sources_and_files_without_provenance(tmp_path, capsys):
     out = tmp_path / "deepscaler.parquet"
     hub_sha, _ = write_fake_hub_file(out)
@@ -132,13 +116,15 @@ def test_single_dataset_refuses_other_sources_and_files_without_provenance(tmp_p
     assert record["command"] == "python data_prep/prepare.py " + " ".join(argv)
 
 
-def test_the_documented_order_keeps_the_40k_file(tmp_path, input_dir):
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_the_documented_order_keeps_the_40k_file(tmp_path, math_input_dir):
     """docs/gpu.md step 2 as a subprocess (``prepare.py all`` then the hub line; the hub line is replaced by the
     fake 40K file, which is what it writes): whichever order, deepscaler.parquet ends with 40,315 rows."""
     out = tmp_path / "data"
     write_fake_hub_file(out / "deepscaler.parquet")
     completed = subprocess.run(
-        [sys.executable, str(REPO / "data_prep" / "prepare.py"), "all", "--input-dir", str(input_dir),
+        [sys.executable, str(REPO / "data_prep" / "prepare.py"), "all", "--input-dir", str(math_input_dir),
          "--output-dir", str(out), "--no-progress"], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert "deepscaler_subset.parquet" in completed.stdout

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+from repo_paths import REPO, SHARED_DATA
+
 VENV_BIN = Path(sys.executable).parent  # the interpreter running the tests is the project's venv
 DOC_FILES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh"}
@@ -230,7 +230,8 @@ def uses_launcher(script: Path) -> bool:
 def preflight_problems(target: str, overrides: list[str], env: dict[str, str]) -> list[str]:
     """Compose a recipe (.sh as it would launch, or .yaml) with ``overrides`` and run the preflight without the
     data and model checks; its errors."""
-    from siri_verl.preflight import PreflightError, check_config, compose_target
+    from siri_verl.preflight import PreflightError, check_config
+    from siri_verl.recipe_config import compose_target
 
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update({k: v for k, v in env.items() if not is_placeholder(v)})
@@ -475,7 +476,11 @@ def help_text_async(argv: tuple[str, ...]) -> None:
         _PREFETCH[argv] = _POOL.submit(_run_help, argv)
 
 
-prefetch_help(ALL_BLOCKS)
+@pytest.fixture(scope="module")
+def help_prefetched():
+    """Start every ``--help`` the sweep needs, at the sweep's first test (not at import: ``-m "not slow"``
+    deselects the sweep and must not pay for its subprocesses)."""
+    prefetch_help(ALL_BLOCKS)
 
 
 def test_the_docs_have_shell_blocks_and_some_run_on_cpu():
@@ -484,7 +489,9 @@ def test_the_docs_have_shell_blocks_and_some_run_on_cpu():
 
 
 @pytest.mark.parametrize("block", ALL_BLOCKS, ids=[b.where for b in ALL_BLOCKS])
-def test_documented_commands(block, tmp_path):
+@pytest.mark.slow  # the docs sweep: every shell block, recipes composed, `doctest: cpu` blocks run
+@pytest.mark.subprocess
+def test_documented_commands(block, tmp_path, help_prefetched):
     problems = static_problems(block)
     assert not problems, "\n".join(problems)
     if block.mode == "cpu":
@@ -529,6 +536,8 @@ siri-verl schedule --kind cosine --min 8192 --max 16384 --period 0 --steps 10
 """
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_checker_catches_renamed_flags_files_variables_and_unknown_commands(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(SYNTHETIC)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 PAPER = REPO / "docs" / "paper.md"
 TABLE1_CSV = REPO / "siri_verl" / "eval" / "paper_table1.csv"
 

@@ -12,14 +12,8 @@ from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage, get_adv_
 from verl.trainer.ppo.ray_trainer import compute_advantage
 
 from siri_verl.integration.estimator import BatchTruncation, batch_truncation, compute_siri_grpo_advantage
-from siri_verl.integration.truncation import (
-    TruncationConfig,
-    TruncationConfigError,
-    is_truncated,
-    siri_grpo_advantages,
-    soft_overlong_penalty,
-    truncation_config_from,
-)
+from siri_verl.config import SiriConfigError, SoftOverlongConfig
+from siri_verl.integration.truncation import siri_grpo_advantages, soft_overlong_penalty
 
 WIDTH = 10
 
@@ -101,7 +95,7 @@ def test_mask_zero_advantage_and_keep_flags():
     paper = run_verl(make_batch(SCORES, LENGTHS, UIDS), "paper")
     # finished rows keep GRPO's value (baseline over the whole group)
     assert torch.equal(adv[[0, 3, 4, 5]], paper.batch["advantages"][[0, 3, 4, 5]])
-    result = siri_grpo_advantages(torch.tensor(SCORES), UIDS, torch.tensor(TRUNC), TruncationConfig("mask"))
+    result = siri_grpo_advantages(torch.tensor(SCORES), UIDS, torch.tensor(TRUNC), "mask")
     assert result.keep_in_loss.tolist() == [not t for t in TRUNC]
 
 
@@ -121,16 +115,16 @@ def test_exclude_from_baseline_uses_finished_only():
 
 def test_exclude_from_baseline_single_finished_is_its_own_baseline():
     result = siri_grpo_advantages(torch.tensor([1.0, 0.0, 1.0]), ["a"] * 3, torch.tensor([False, True, True]),
-                                  TruncationConfig("exclude_from_baseline"))
+                                  "exclude_from_baseline")
     std = torch.tensor([1.0, 0.0, 1.0]).std().item()
     assert result.advantages.tolist() == pytest.approx([0.0, -1.0 / std, 0.0], abs=1e-5)
 
 
 def test_soft_penalty_tracks_the_per_sample_cap():
-    config = TruncationConfig("soft", soft_buffer_fraction=0.25, soft_penalty_factor=1.0)
+    soft = SoftOverlongConfig(buffer_fraction=0.25, penalty_factor=1.0)
     lengths = torch.tensor([6, 7, 8, 14, 16])
     caps = torch.tensor([8, 8, 8, 16, 16])
-    penalty = soft_overlong_penalty(lengths, caps, config)
+    penalty = soft_overlong_penalty(lengths, caps, soft)
     # cap 8: buffer 2, expected 6 -> 0, -0.5, -1 ; cap 16: buffer 4, expected 12 -> -0.5, -1
     assert penalty.tolist() == pytest.approx([0.0, -0.5, -1.0, -0.5, -1.0])
     data = make_batch([1.0, 1.0, 1.0, 0.0], [5, 8, 3, 4], ["a"] * 4)
@@ -168,15 +162,8 @@ def test_flag_count_mismatch_fails():
 
 
 def test_unknown_policy_names_the_key():
-    with pytest.raises(TruncationConfigError, match=r"algorithm\.siri\.truncation='drop'"):
-        truncation_config_from({"truncation": "drop"})
-    with pytest.raises(TruncationConfigError, match="buffer_fraction"):
-        truncation_config_from({"truncation": "soft", "soft_overlong": {"buffer_fraction": 1.5}})
-
-
-def test_truncation_detection():
-    eos = {2}
-    assert is_truncated([5, 6, 7, 8], cap=4, stop_token_ids=eos)
-    assert not is_truncated([5, 6, 7, 2], cap=4, stop_token_ids=eos)  # EOS exactly at the cap: finished
-    assert not is_truncated([5, 6], cap=4, stop_token_ids=eos)  # stopped early (EOS or stop string)
-    assert is_truncated([5, 6, 7, 8, 9], cap=4, stop_token_ids=eos)  # over the cap counts as truncated
+    with pytest.raises(SiriConfigError, match=r"algorithm\.siri\.truncation='drop'") as error:
+        run_verl(make_batch(SCORES, LENGTHS, UIDS), "drop", TRUNC)
+    assert error.value.key == "algorithm.siri.truncation"
+    with pytest.raises(SiriConfigError, match="buffer_fraction=1.5"):
+        run_verl(make_batch(SCORES, LENGTHS, UIDS), "soft", TRUNC, soft_overlong={"buffer_fraction": 1.5})

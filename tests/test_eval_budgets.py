@@ -102,6 +102,7 @@ ENGINES = [
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.slow
 def test_eval_at_cap_b_equals_the_budget_b_view_of_a_larger_cap(assets, tmp_path, engine):
     """The claim behind --budgets: with the same per-sample seeds, a run at cap B draws the first B tokens of the
     run at a larger cap, so the budget-B view of the large run IS the small run, sample by sample."""
@@ -237,6 +238,7 @@ def phase_checkpoint(tmp_path, run_dir, name, step, kind, model_dir, seed):
                                    cap=16 if kind == "low" else 48)
 
 
+@pytest.mark.slow
 def test_report_over_a_training_runs_phase_checkpoints(assets, tmp_path, capsys):
     run_dir = tmp_path / "checkpoints"
     entries = [("siri_low_iter1", 2, "low", 3), ("siri_high_iter1", 4, "high", 1), ("siri_low_iter2", 6, "low", 0)]

@@ -290,6 +290,7 @@ def test_sample_seeds_are_a_stable_function_of_the_sample():
     assert len(seeds) == 30 * 64
 
 
+@pytest.mark.slow
 def test_two_commands_from_model_to_table_row_and_pareto_plot(assets, tmp_path, capsys):
     out = tmp_path / "results"
     code = main(["eval", "--model", str(assets["model"]), "--benchmark", f"aime24={assets['parquet']}",

@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from siri_verl.cpu import tiny
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_calibration_recipe_runs_eval_and_report(tmp_path):
     problems = tiny.make_problems(2, seed=3)
     tokenizer = tiny.build_tokenizer([p.solution for p in problems] + [tiny.CHATML_TEMPLATE])

@@ -8,24 +8,25 @@ not survive preparation, prompting, decoding or grading.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
 from siri_verl.cpu import tiny
-from siri_verl.data.cli import main as prepare_main
+from siri_verl.commands.prepare_data import main as prepare_main
 from siri_verl.eval.engines import GenerationEngine, SampleOutput
 from siri_verl.eval.harness import BenchmarkSpec, EvalRun, load_benchmark
 from siri_verl.eval.protocol import EvalProtocol
 from siri_verl.eval.report import TABLE1_BENCHMARKS, column_of
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from repo_paths import SHARED_DATA
+
 # data_prep name -> (file under shared/data, rows)
 BENCHMARKS = {"aime24": ("aime24/test.jsonl", 30), "aime25": ("aime25/train.jsonl", 30),
               "amc23": ("amc23/test.jsonl", 40), "math500": ("math500/test.jsonl", 500)}
 
 pytestmark = [
     pytest.mark.shared_data,
+    pytest.mark.slow,  # reads and grades the real files: seconds to a minute
     pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"shared data not found at {SHARED_DATA}"),
 ]
 

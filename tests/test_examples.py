@@ -2,11 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
+
+from repo_paths import REPO
 
 
+@pytest.mark.subprocess
 def test_schedule_api_example():
     result = subprocess.run(
         [sys.executable, str(REPO / "examples" / "schedule_api.py")],

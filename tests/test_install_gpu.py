@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 SCRIPT = REPO / "recipes" / "install_gpu.sh"
 
 
@@ -37,6 +38,7 @@ needs_pypi = pytest.mark.skipif(not _pypi_reachable(), reason="PyPI (https://pyp
 
 @pytest.mark.network
 @needs_pypi
+@pytest.mark.subprocess
 def test_dry_run_resolves_the_gpu_stack_without_building_or_installing(tmp_path):
     venv = tmp_path / "never-created"
     result = run("--dry-run", str(venv))
@@ -55,6 +57,7 @@ def test_dry_run_resolves_the_gpu_stack_without_building_or_installing(tmp_path)
 
 @pytest.mark.network
 @needs_pypi
+@pytest.mark.subprocess
 def test_dry_run_fails_clearly_when_a_pin_conflicts(tmp_path):
     constraint = tmp_path / "conflict.txt"
     constraint.write_text("transformers==5.8.0\n")  # verl[vllm]==0.9.1 and requirements.txt pin 5.9.0
@@ -69,6 +72,7 @@ def test_dry_run_fails_clearly_when_a_pin_conflicts(tmp_path):
     assert "the GPU stack's pins do not resolve together" in env_result.stderr
 
 
+@pytest.mark.subprocess
 def test_real_install_stops_before_installing_without_nvidia_smi(tmp_path):
     """On a machine without the NVIDIA driver the script stops at its checks, with the reason, creating nothing."""
     if shutil.which("nvidia-smi"):
@@ -80,6 +84,7 @@ def test_real_install_stops_before_installing_without_nvidia_smi(tmp_path):
     assert not venv.exists()
 
 
+@pytest.mark.subprocess
 def test_bad_options_and_unsupported_python_are_refused_before_anything_runs(tmp_path):
     assert run("--no-such-option", timeout=60).returncode == 2
     missing = run("--dry-run", "--constraint", str(tmp_path / "missing.txt"), timeout=60)
@@ -121,6 +126,7 @@ def _fake_gpu_host(tmp_path: Path, driver: str, nvcc_release: str | None = None)
     return {"PATH": os.pathsep.join([str(bin_dir), *path]), "CUDA_HOME": str(tmp_path / "no-cuda")}
 
 
+@pytest.mark.subprocess
 def test_old_driver_is_refused_with_the_container_fallback(tmp_path):
     venv = tmp_path / "venv"
     result = run(str(venv), timeout=60, **_fake_gpu_host(tmp_path, "535.104.05"))
@@ -130,6 +136,7 @@ def test_old_driver_is_refused_with_the_container_fallback(tmp_path):
     assert not venv.exists()
 
 
+@pytest.mark.subprocess
 def test_flash_attn_source_build_without_cuda13_nvcc_is_refused_before_installing(tmp_path):
     venv = tmp_path / "venv"
     result = run(str(venv), timeout=60, **_fake_gpu_host(tmp_path / "a", "580.65.06"))
@@ -144,6 +151,7 @@ def test_flash_attn_source_build_without_cuda13_nvcc_is_refused_before_installin
     assert not venv.exists()
 
 
+@pytest.mark.subprocess
 def test_existing_venv_of_another_python_is_refused_before_installing(tmp_path):
     """Re-running into an existing venv reuses it only when its Python is the one the checks were made for."""
     candidates = ["/usr/bin/python3", *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1*/bin/python3")))]

@@ -17,13 +17,15 @@ from siri_verl.integration.run_record import (
     resume_folder,
     write_run_record,
 )
-from siri_verl.integration.step_metrics import MissingSiriFieldsError, RolloutFacts, step_metrics
+from siri_verl.config import SiriConfig
+from siri_verl.integration.step_metrics import RolloutFacts, step_metrics
+from siri_verl.response_record import MissingResponseRecordError, ResponseRecord
 
 SCHEDULE = {"kind": "cosine", "min_length": 16, "max_length": 48, "period": 4, "num_cycles": 2}
 
 
 def sample(cap, truncated, length, acc=None):
-    fields = {"siri_cap": cap, "siri_truncated": truncated, "siri_response_length": length}
+    fields = ResponseRecord(cap, truncated, length).to_fields()
     if acc is not None:
         fields["reward_extra_info"] = {"acc": acc}
     return fields
@@ -53,20 +55,37 @@ def test_step_metrics_flag_a_cap_violation_and_omit_acc_without_finished():
 
 
 def test_missing_siri_fields_name_the_fix():
-    with pytest.raises(MissingSiriFieldsError, match="default_agent_loop=siri_single_turn"):
-        RolloutFacts.from_samples([{"turn_scores": []}], scores=[0.0])
+    with pytest.raises(MissingResponseRecordError, match="response 1 .*default_agent_loop=siri_single_turn"):
+        RolloutFacts.from_samples([sample(16, False, 3), {"turn_scores": []}], scores=[0.0, 0.0])
+
+
+def test_response_record_round_trip_and_truncation_rule():
+    eos = {2}
+    assert ResponseRecord.decide([5, 6, 7, 8], cap=4, stop_token_ids=eos).truncated
+    assert not ResponseRecord.decide([5, 6, 7, 2], cap=4, stop_token_ids=eos).truncated  # EOS at the cap: finished
+    assert not ResponseRecord.decide([5, 6], cap=4, stop_token_ids=eos).truncated  # stopped early
+    record = ResponseRecord.decide([5, 6, 7, 8, 9], cap=4, stop_token_ids=eos)  # over the cap counts as truncated
+    assert record == ResponseRecord(cap=4, truncated=True, response_length=5)
+    fields = {"turn_scores": [], **record.to_fields()}  # verl keeps its own keys beside ours
+    assert ResponseRecord.from_fields(fields) == record
+    facts = RolloutFacts.concat([RolloutFacts.from_samples([fields], [1.0]), RolloutFacts.from_samples([sample(8, False, 3)], [0.0])])
+    assert facts.caps == (4, 8) and facts.truncated == (True, False) and facts.lengths == (5, 3)
+    assert facts.correct == (True, False)
 
 
 def test_resume_guard(tmp_path):
     config = {"algorithm": {"siri": {"schedule": SCHEDULE}}}
     write_run_record(tmp_path / "global_step_3", step=3, config=config, versions={"verl": "0.9.1"})
-    assert "matches" in check_resume(tmp_path / "global_step_3", {"schedule": SCHEDULE})
+    assert "matches" in check_resume(tmp_path / "global_step_3", SiriConfig.from_mapping({"schedule": SCHEDULE}))
+    # A default written out on one side only is no change.
+    written_out = SiriConfig.from_mapping({"schedule": {**SCHEDULE, "warmup_steps": 0, "multiple_of": None}})
+    assert "matches" in check_resume(tmp_path / "global_step_3", written_out)
     changed = {"schedule": {**SCHEDULE, "min_length": 8}}
     with pytest.raises(ResumeConfigError, match=r"min_length: 16 -> 8.*allow_schedule_change=true"):
-        check_resume(tmp_path / "global_step_3", changed)
-    assert "resuming because" in check_resume(tmp_path / "global_step_3",
-                                              {**changed, "resume": {"allow_schedule_change": True}})
-    assert "no siri_run.json" in check_resume(tmp_path / "elsewhere", changed)
+        check_resume(tmp_path / "global_step_3", SiriConfig.from_mapping(changed))
+    allowed = SiriConfig.from_mapping({**changed, "resume": {"allow_schedule_change": True}})
+    assert "resuming because" in check_resume(tmp_path / "global_step_3", allowed)
+    assert "no siri_run.json" in check_resume(tmp_path / "elsewhere", SiriConfig.from_mapping(changed))
 
 
 def test_resume_folder_follows_verl(tmp_path):

@@ -13,7 +13,8 @@ from siri_verl.cpu import length_task as lt
 from siri_verl.cpu.length_report import COLUMNS, length_plot, length_table, load_runs, main, write_report
 from siri_verl.cpu.tiny import build_model, save_and_reload, tokenizer_for
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 COSINE_CAPS = [42, 30, 24, 30, 42, 48]
 PHASES = [-1, -1, -1, 1, 1, 1]
 SOURCE = "siri_tiny_math"
@@ -88,6 +89,7 @@ def test_table_has_one_row_per_step_and_reads_every_column(out):
     assert all(row["constant_verbose"] is None for row in table)  # no request log for that run
 
 
+@pytest.mark.slow
 def test_write_report_writes_csv_markdown_and_png(out, tmp_path):
     extra = tmp_path / "img" / "plot.png"
     paths = write_report(out, png=extra)

@@ -14,7 +14,6 @@ the trainer refuse them.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +29,8 @@ from verl.workers.utils.losses import ppo_loss
 from siri_verl.integration.estimator import BatchTruncation, batch_truncation
 from siri_verl.integration.trainer import drop_rows_from_loss
 from siri_verl.integration.truncation import MASK_LOSS_AGG_MODES, mask_loss_agg_problem
+
+from repo_paths import REPO
 
 ALL_MODES = ("token-mean", "token-sum", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm")
 PROMPT = 3
@@ -165,13 +166,14 @@ def test_verl_still_has_exactly_these_modes():
         agg_loss(mat, torch.ones(2, 3), "seq-mean-token-max")
 
 
+@pytest.mark.slow
 def test_siri_trainer_refuses_mask_with_the_paper_recipes_mode_before_building_anything():
     from siri_verl.integration.trainer import SiriPPOTrainer
-    from siri_verl.preflight import compose_target
+    from siri_verl.recipe_config import compose_target
 
     paths = ["actor_rollout_ref.model.path=/nonexistent", "data.train_files=/nonexistent",
              "data.val_files=[/nonexistent]", "trainer.default_local_dir=/nonexistent"]
-    recipe = Path(__file__).resolve().parents[1] / "recipes" / "siri_1.5b.yaml"
+    recipe = REPO / "recipes" / "siri_1.5b.yaml"
     config = compose_target(str(recipe), [*paths, "algorithm.siri.truncation=mask"])
     with pytest.raises(ValueError, match="actor_rollout_ref.actor.loss_agg_mode=seq-mean-token-mean"):
         SiriPPOTrainer(config)

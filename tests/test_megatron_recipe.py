@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 
 from siri_verl.integration.run_record import hf_export_command
-from siri_verl.preflight import check_config, compose_target
+from siri_verl.preflight import check_config
+from siri_verl.recipe_config import compose_target
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 RECIPE = REPO / "recipes" / "siri_1.5b_megatron.sh"
 RECOMPUTE = {"recompute_granularity": "full", "recompute_method": "uniform", "recompute_num_layers": 1}
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_megatron_recipe_recomputes_every_layer_for_actor_and_ref():
     config = compose_target(str(RECIPE), [])
     actor, ref = config.actor_rollout_ref.actor, config.actor_rollout_ref.ref
@@ -30,6 +34,8 @@ def test_megatron_recipe_recomputes_every_layer_for_actor_and_ref():
     assert report.ok and not report.warnings, report.format()
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_verl_default_megatron_config_recomputes_nothing():
     """Why the recipe sets the keys: without them verl 0.9.1's Megatron engine keeps every activation."""
     config = compose_target(str(RECIPE), [f"actor_rollout_ref.actor.megatron.override_transformer_config.{k}=null"
@@ -38,6 +44,8 @@ def test_verl_default_megatron_config_recomputes_nothing():
     assert config.actor_rollout_ref.ref.megatron.override_transformer_config.recompute_granularity is None
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_check_cli_passes_on_the_megatron_recipe(tiny, tmp_path):
     """`siri-verl check recipes/siri_1.5b_megatron.sh` composes the wrapped script plus its Megatron overrides."""
     data = tmp_path / "data"
@@ -86,6 +94,7 @@ def test_hf_export_command_follows_the_checkpoint_layout(tmp_path):
         hf_export_command(tmp_path, tmp_path / "out", backend="deepspeed")
 
 
+@pytest.mark.subprocess
 def test_hf_export_of_the_default_megatron_checkpoint_copies_its_hf_folder(tmp_path):
     step = _checkpoint(tmp_path, "megatron_hf")
     target = tmp_path / "export" / "SIRI-1.5B-low"

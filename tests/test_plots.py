@@ -71,6 +71,7 @@ def training_log(tmp_path, monkeypatch):
     return path, schedule
 
 
+@pytest.mark.slow
 def test_training_curves_series_shading_and_checkpoints(training_log, tmp_path):
     path, schedule = training_log
     rows = plots.read_metrics_jsonl(path)
@@ -102,6 +103,7 @@ def shaded_spans(axes):
     return [(p.get_label(), round(p.get_x() + 0.5), round(p.get_x() + p.get_width() - 0.5)) for p in axes.patches]
 
 
+@pytest.mark.slow
 def test_training_curves_without_a_schedule_shade_the_logged_phases(training_log):
     path, schedule = training_log
     figure = plots.training_curves_plot(plots.read_metrics_jsonl(path))
@@ -131,6 +133,7 @@ def test_read_metrics_jsonl_errors_and_partial_last_line(tmp_path):
         plots.read_metrics_jsonl(path)
 
 
+@pytest.mark.slow
 def test_report_cli_writes_curves_with_a_run_config_schedule(training_log, tmp_path, capsys):
     path, _ = training_log
     config = tmp_path / "config.yaml"

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 PROBE = r"""
 import json, verl
 from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY
@@ -20,6 +22,8 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_registrations_exist_after_import_verl():
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from siri_verl.preflight import PreflightError, check_config, compose_target
+from siri_verl.preflight import PreflightError, check_config
+from siri_verl.recipe_config import compose_target
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO, SHARED_DATA
+
 RECIPE = REPO / "recipes" / "siri_1.5b.yaml"
 
 
@@ -91,6 +93,7 @@ def test_good_config_passes_with_model_and_data_checks(tiny, tmp_path):
          "max_position_embeddings=100 < 112"),
     ],
 )
+@pytest.mark.slow
 def test_each_broken_variant_names_its_key(tiny, tmp_path, overrides, key, words):
     report = check_config(compose(tiny, tmp_path, *overrides))
     matching = [f for f in report.errors if f.key == key]
@@ -98,6 +101,7 @@ def test_each_broken_variant_names_its_key(tiny, tmp_path, overrides, key, words
     assert any(words in f.message for f in matching), report.format()
 
 
+@pytest.mark.slow
 def test_prompt_lengths_checked_when_not_filtered(tiny, tmp_path):
     assert check_config(compose(tiny, tmp_path, "data.filter_overlong_prompts=false")).ok  # tiny prompts < 64
     report = check_config(compose(tiny, tmp_path, "data.max_prompt_length=16", "data.filter_overlong_prompts=false",
@@ -106,6 +110,7 @@ def test_prompt_lengths_checked_when_not_filtered(tiny, tmp_path):
                              for f in report.warnings), report.format()
 
 
+@pytest.mark.slow
 def test_missing_and_malformed_data(tiny, tmp_path):
     report = check_config(compose(tiny, tmp_path, f"data.train_files={tmp_path / 'nope.parquet'}"))
     assert "data.train_files" in error_keys(report)
@@ -122,6 +127,7 @@ def test_missing_and_malformed_data(tiny, tmp_path):
     assert any("chat messages" in f.message for f in report.errors if f.key == "data.val_files")
 
 
+@pytest.mark.slow
 def test_skipped_checks_are_listed(tiny, tmp_path):
     report = check_config(compose(tiny, tmp_path, "actor_rollout_ref.model.path=org/not-downloaded"))
     assert report.ok, report.format()
@@ -130,6 +136,7 @@ def test_skipped_checks_are_listed(tiny, tmp_path):
     assert len(report.skipped) == 2
 
 
+@pytest.mark.slow
 def test_resume_with_changed_schedule_is_refused(tiny, tmp_path):
     from siri_verl.integration.run_record import write_run_record
 
@@ -160,6 +167,8 @@ def test_entry_point_refuses_before_ray(tiny, tmp_path):
     assert not ray.is_initialized()
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_check_cli_on_recipe_script(tiny, tmp_path):
     """`siri-verl check recipes/siri_1.5b.sh <overrides>` composes what the script runs."""
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "CKPT_DIR": str(tmp_path / "ckpt"),
@@ -181,11 +190,10 @@ def test_check_cli_on_recipe_script(tiny, tmp_path):
     assert "ERROR   algorithm.siri.truncation" in bad.stdout
 
 
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-
 @pytest.mark.shared_data
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent")
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_check_passes_on_prepared_shared_data(tmp_path):
     """The data-prep output passes the schema checks. `all` writes the 777-row DeepScaleR subset as
     deepscaler_subset.parquet, so the paper recipe's deepscaler.parquet is missing (the error says how to get the
@@ -234,6 +242,8 @@ def test_agent_loop_rendering_failure_names_the_model_path(tiny, tmp_path):
     assert finding.key == "actor_rollout_ref.model.path" and "this template renders nothing" in finding.message
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_misspelt_key_is_one_line_with_the_closest_key():
     result = subprocess.run([sys.executable, "-m", "siri_verl.cli", "check", str(REPO / "recipes" / "siri_1.5b.sh"), "algorithm.siri.schedul.kind=cosine"],
                             capture_output=True, text=True, timeout=120)
@@ -244,6 +254,7 @@ def test_misspelt_key_is_one_line_with_the_closest_key():
     assert "did you mean algorithm.siri.schedule.kind" in lines[0]
 
 
+@pytest.mark.slow
 def test_single_response_groups_are_refused_for_grpo(tiny, tmp_path):
     report = check_config(compose(tiny, tmp_path, "actor_rollout_ref.rollout.n=1"))
     finding = next(f for f in report.errors if f.key == "actor_rollout_ref.rollout.n")

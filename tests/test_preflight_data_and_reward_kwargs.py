@@ -9,9 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siri_verl.preflight import check_config, compose_target
+from siri_verl.preflight import check_config
+from siri_verl.recipe_config import compose_target
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 RECIPE = str(REPO / "recipes" / "siri_1.5b.yaml")
 
 
@@ -48,6 +50,7 @@ def test_paper_recipe_on_a_small_deepscaler_set_warns_instead_of_advising_hundre
     assert "trainer.total_epochs=" not in epochs.message and "500 rows" in epochs.message
 
 
+@pytest.mark.slow
 def test_other_training_sets_and_smoke_runs_keep_the_epochs_advice(tmp_path):
     report, _ = check(tmp_path, data_source="my_math")  # not the paper's training set
     assert "data.train_files" not in keys(report.warnings)
@@ -73,27 +76,43 @@ KW = "+reward.custom_reward_function.reward_kwargs"
 
 
 @pytest.mark.parametrize("override, key, fragment", [
-    (f"{KW}.truncatd_score=zero", "reward.custom_reward_function.reward_kwargs.truncatd_score",
-     "valid options: memory_limit_mb, think_mode, timeout_s, truncated_score, verify_workers"),
-    (f"{KW}.truncated_score=zeroo", "reward.custom_reward_function.reward_kwargs.truncated_score", "'zeroo'"),
+    (f"{KW}.thinkmode=optional", "reward.custom_reward_function.reward_kwargs.thinkmode",
+     "valid options: memory_limit_mb, think_mode, timeout_s, verify_workers"),
+    (f"{KW}.think_mode=requir", "reward.custom_reward_function.reward_kwargs.think_mode", "'requir'"),
     (f"{KW}.timeout_s=-1", "reward.custom_reward_function.reward_kwargs.timeout_s", "positive"),
-    ("+custom_reward_function.reward_kwargs.truncated_score=zero", "custom_reward_function.reward_kwargs", "legacy"),
+    ("+custom_reward_function.reward_kwargs.think_mode=optional", "custom_reward_function.reward_kwargs", "legacy"),
     ("reward.custom_reward_function.path=null", "reward.custom_reward_function.reward_kwargs", "path is null"),
 ])
+@pytest.mark.slow
 def test_bad_reward_kwargs_are_errors_naming_the_key(override, key, fragment):
-    overrides = [override] if "path=null" not in override else [override, f"{KW}.truncated_score=zero"]
+    overrides = [override] if "path=null" not in override else [override, f"{KW}.think_mode=optional"]
     report = check_config(compose_target(RECIPE, overrides), check_data=False, check_model=False)
     matching = [f for f in report.errors if f.key == key]
     assert matching and fragment in matching[0].message, report.format()
 
 
+@pytest.mark.parametrize("value", ["zero", "as_is"])
+def test_the_removed_truncated_score_kwarg_names_algorithm_siri_truncation(value):
+    """The old reward-side truncation policy is an error that says which setting replaced it, not merely "not an
+    option"; every other bad option is still reported with its own key."""
+    report = check_config(compose_target(RECIPE, [f"{KW}.truncated_score={value}", f"{KW}.thinkmode=optional"]),
+                          check_data=False, check_model=False)
+    removed = [f for f in report.errors if f.key == f"{KW[1:]}.truncated_score"]
+    assert len(removed) == 1, report.format()
+    assert "algorithm.siri.truncation" in removed[0].message and "not an option" not in removed[0].message
+    assert "zero = the old truncated_score=zero" in removed[0].message
+    assert f"{KW[1:]}.thinkmode" in keys(report.errors)
+    assert not any("accepted by siri_verl.reward.compute_score" in p for p in report.passed)
+
+
 def test_good_reward_kwargs_pass():
-    config = compose_target(RECIPE, [f"{KW}.truncated_score=zero", f"{KW}.think_mode=optional"])
+    config = compose_target(RECIPE, [f"{KW}.timeout_s=2.5", f"{KW}.think_mode=optional"])
     report = check_config(config, check_data=False, check_model=False)
     assert not [f for f in report.errors if "reward" in f.key], report.format()
     assert any("accepted by siri_verl.reward.compute_score" in p for p in report.passed)
 
 
+@pytest.mark.slow
 def test_custom_reward_function_signature_is_checked(tmp_path):
     module = tmp_path / "my_reward.py"
     module.write_text("def score(data_source, solution_str, ground_truth, extra_info=None, bonus=0.0):\n"

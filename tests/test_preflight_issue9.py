@@ -11,9 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from siri_verl.preflight import check_config, compose_target
+from siri_verl.preflight import check_config
+from siri_verl.recipe_config import compose_target
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 RECIPE = REPO / "recipes" / "siri_1.5b.yaml"
 PATHS = ["actor_rollout_ref.model.path=/nonexistent/model", "data.train_files=/nonexistent/train.parquet",
          "data.val_files=[/nonexistent/val.parquet]", "trainer.default_local_dir=/nonexistent/ckpt"]
@@ -30,6 +32,7 @@ def findings(report, key, kind="errors"):
 # -- 4. mask needs a loss_agg_mode whose denominator follows the masks ----------------------------------------
 
 @pytest.mark.parametrize("mode", ["seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm"])
+@pytest.mark.slow
 def test_mask_with_a_seq_mean_mode_is_refused_naming_both_keys(mode):
     report = check("algorithm.siri.truncation=mask", f"actor_rollout_ref.actor.loss_agg_mode={mode}")
     (message,) = findings(report, "algorithm.siri.truncation")
@@ -37,6 +40,7 @@ def test_mask_with_a_seq_mean_mode_is_refused_naming_both_keys(mode):
     assert "loss_agg_mode=token-mean" in message
 
 
+@pytest.mark.slow
 def test_the_paper_recipe_with_mask_is_refused_until_token_mean():
     assert findings(check("algorithm.siri.truncation=mask"), "algorithm.siri.truncation")  # seq-mean-token-mean
     for mode in ("token-mean", "token-sum"):
@@ -48,6 +52,7 @@ def test_the_paper_recipe_with_mask_is_refused_until_token_mean():
 
 # -- 5. SGLang stops one token earlier than vLLM ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sglang_needs_one_token_more_than_prompt_plus_max():
     report = check("actor_rollout_ref.rollout.name=sglang", "actor_rollout_ref.rollout.max_model_len=17408")
     (message,) = findings(report, "actor_rollout_ref.rollout.max_model_len")
@@ -82,6 +87,7 @@ def benchmark_files(folder: Path) -> list[Path]:
     return files
 
 
+@pytest.mark.slow
 def test_validation_n_arithmetic_on_the_papers_benchmark_sizes(tmp_path):
     files = benchmark_files(tmp_path)
     val = f"data.val_files=[{','.join(map(str, files))}]"
@@ -92,6 +98,7 @@ def test_validation_n_arithmetic_on_the_papers_benchmark_sizes(tmp_path):
     assert "validation: 600 prompts -> 19200 responses per validation" in report.format()
 
 
+@pytest.mark.slow
 def test_validation_n_problems_name_the_key(tmp_path):
     report = check("algorithm.siri.validation_n={math500: 0}")
     assert any("integer >= 1" in m for m in findings(report, "algorithm.siri.validation_n.math500"))
@@ -116,6 +123,7 @@ def no_wandb_credentials(monkeypatch, tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_wandb_logger_without_credentials_names_the_key_and_both_ways_out(no_wandb_credentials):
     report = check()
     (message,) = findings(report, "trainer.logger")
@@ -123,6 +131,7 @@ def test_wandb_logger_without_credentials_names_the_key_and_both_ways_out(no_wan
     assert check("trainer.logger=[console]").ok
 
 
+@pytest.mark.slow
 def test_wandb_credentials_found_where_wandb_looks(no_wandb_credentials, monkeypatch):
     (no_wandb_credentials / "netrc").write_text("machine example.org\n  login user\n  password x\n")
     assert findings(check(), "trainer.logger")  # an entry for another host does not count
@@ -136,6 +145,8 @@ def test_wandb_credentials_found_where_wandb_looks(no_wandb_credentials, monkeyp
     assert check().ok
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_cli_refuses_the_paper_recipe_without_wandb_credentials(no_wandb_credentials):
     env = {**os.environ, "DATA_DIR": str(no_wandb_credentials), "CKPT_DIR": str(no_wandb_credentials / "ckpt")}
     command = [sys.executable, "-m", "siri_verl.cli", "check", "--no-data", "--no-model",

@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from siri_verl.preflight import check_config, compose_target
+from siri_verl.preflight import check_config
+from siri_verl.recipe_config import compose_target
 from siri_verl.schedule import schedule_from_config
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 # the GPU training recipes: scripts that launch siri_verl.main through siri_launch, or wrap one that does
 GPU_RECIPES = sorted(p.name for p in (REPO / "recipes").glob("*.sh")
                      if "siri_launch --config-path" in p.read_text() or 'exec bash "$RECIPES_DIR/siri_' in p.read_text())
@@ -30,6 +31,8 @@ def test_all_expected_recipes_exist():
 
 
 @pytest.mark.parametrize("name", GPU_RECIPES)
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_recipe_composes_and_preflights(name):
     config = compose(name)
     report = check_config(config, check_data=False, check_model=False)
@@ -39,6 +42,8 @@ def test_recipe_composes_and_preflights(name):
     assert config.trainer.default_local_dir.endswith(config.trainer.experiment_name)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_env_overrides_paths_and_gpus(monkeypatch, tmp_path):
     monkeypatch.setenv("MODEL_PATH", "/models/m")
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
@@ -53,12 +58,16 @@ def test_env_overrides_paths_and_gpus(monkeypatch, tmp_path):
     assert (config.trainer.nnodes, config.trainer.n_gpus_per_node) == (3, 4)
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_extra_arguments_are_hydra_overrides():
     config = compose("siri_1.5b_stair.sh", "algorithm.siri.truncation=mask", "trainer.test_freq=40")
     assert config.algorithm.siri.schedule.kind == "stair"
     assert (config.algorithm.siri.truncation, config.trainer.test_freq) == ("mask", 40)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_variants():
     assert schedule_from_config(compose("siri_1.5b_stair_cosine.sh").algorithm.siri).cap(160) == 12288
     dapo = schedule_from_config(compose("dapo_deepscaler_16k.sh").algorithm.siri)
@@ -75,6 +84,8 @@ def test_variants():
     assert [c.name for c in schedule_from_config(smoke.algorithm.siri).checkpoint_steps()][-1] == "siri_high_iter2"
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_cfg_job_prints_the_paper_config_without_ray(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "RAY_ADDRESS": "", "DATA_DIR": "/d"}
     result = subprocess.run(["bash", str(REPO / "recipes" / "siri_1.5b.sh"), "--cfg", "job"], env=env,
@@ -100,6 +111,8 @@ def test_cfg_job_prints_the_paper_config_without_ray(tmp_path):
     assert config["data"]["val_files"] == [f"/d/{n}.parquet" for n in ("aime24", "aime25", "amc23", "math500")]
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_printed_config_is_the_config_that_runs(tmp_path):
     """`--cfg job` is the experiment record: it shows the SIRI agent loop, and no path is left to fill at run time
     (the loop is registered by name at `import verl` on every node)."""

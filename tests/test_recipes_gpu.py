@@ -12,13 +12,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from repo_paths import REPO
+
 pytestmark = pytest.mark.gpu
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _gpu_and_vllm() -> bool:
@@ -54,6 +54,8 @@ def test_vllm_per_request_max_tokens_and_truncation_rule():
 
 @requires_gpu
 @pytest.mark.skipif(os.environ.get("SIRI_GPU_SMOKE") != "1", reason="set SIRI_GPU_SMOKE=1 to run the GPU smoke recipe")
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_smoke_recipe_two_steps(tmp_path):
     metrics = tmp_path / "metrics.jsonl"
     env = {**os.environ, "CKPT_DIR": str(tmp_path / "ckpt"), "PYTHON": sys.executable,

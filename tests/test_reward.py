@@ -1,4 +1,4 @@
-"""SIRI math reward: extraction, equivalence, truncation policies, options, time limits, batch scoring."""
+"""SIRI math reward: extraction, equivalence, truncation reporting, options, time limits, batch scoring."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import threading
 
 import pytest
 
+from siri_verl.answers import last_boxed_content
+from siri_verl.errors import ConfigKeyError
+from siri_verl.response_record import CAP_FIELD, TRUNCATED_FIELD, ResponseRecord
 from siri_verl.reward import (
     RESULT_KEYS,
-    TRUNCATED_SCORE_POLICIES,
+    RewardOptionError,
     RewardOptions,
     compute_score,
     extract_answer,
-    last_boxed_content,
-    register_truncated_score_policy,
     score_batch,
 )
-from siri_verl.reward.math_reward import TRUNCATED_SCORE_HELP
 from siri_verl.reward.verifier import Verdict, VerifierPool
 
 
@@ -142,53 +142,59 @@ def test_non_string_ground_truths_are_normalised_as_a_fallback():
 
 
 # ------------------------------------------------------------------------------------------ truncation
-def test_truncation_is_reported_and_graded_as_is_by_default():
-    info = {"siri_truncated": True, "siri_cap": 8192}
+def test_truncation_is_reported_and_the_text_graded_as_it_stands():
+    info = ResponseRecord(cap=8192, truncated=True, response_length=8192).to_fields()
     complete = compute_score("aime24", respond("204"), "204", extra_info=info)
     assert (complete["score"], complete["truncated"], complete["cap"]) == (1.0, True, 8192)
+    assert complete["reason"] == "correct"  # zeroing a truncated response is algorithm.siri.truncation=zero's job
     cut = compute_score("aime24", "Let me compute 9/s + t = 4 so s = 2.5 and then \\boxed{", "204", extra_info=info)
     assert (cut["score"], cut["has_answer"], cut["reason"]) == (0.0, False, "no_think_end")
-    untruncated = compute_score("aime24", respond("204"), "204", extra_info={"siri_truncated": False, "siri_cap": 16384})
+    untruncated = compute_score("aime24", respond("204"), "204", extra_info={TRUNCATED_FIELD: False, CAP_FIELD: 16384})
     assert (untruncated["truncated"], untruncated["cap"]) == (False, 16384)
 
 
-def test_zero_policy_scores_every_truncated_response_zero():
-    info = {"siri_truncated": True, "siri_cap": 8192}
-    result = compute_score("aime24", respond("204"), "204", extra_info=info, truncated_score="zero")
-    assert (result["score"], result["acc"], result["reason"]) == (0.0, True, "truncated_zero")
-    kept = compute_score("aime24", respond("204"), "204", extra_info={"siri_truncated": False}, truncated_score="zero")
-    assert kept["score"] == 1.0
+def test_a_partial_or_missing_record_still_grades():
+    only_flag = compute_score("aime24", respond("204"), "204", extra_info={TRUNCATED_FIELD: True})
+    assert (only_flag["score"], only_flag["truncated"], only_flag["cap"]) == (1.0, True, None)
+    for info in (None, {}, {"index": 3}, {CAP_FIELD: "not a number"}):
+        result = compute_score("aime24", respond("204"), "204", extra_info=info)
+        assert (result["score"], result["truncated"], result["cap"]) == (1.0, False, None), info
 
 
-def test_truncated_score_policies_are_extensible():
-    @register_truncated_score_policy("half_test_only", "half the graded score when truncated")
-    def _half(score: float, truncated: bool) -> float:
-        return score / 2 if truncated else score
-
-    try:
-        info = {"siri_truncated": True, "siri_cap": 8192}
-        result = compute_score("x", respond("3"), "3", extra_info=info, truncated_score="half_test_only")
-        assert (result["score"], result["reason"]) == (0.5, "truncated_half_test_only")
-        with pytest.raises(ValueError, match="already registered"):
-            register_truncated_score_policy("zero", "again")(_half)
-    finally:
-        del TRUNCATED_SCORE_POLICIES["half_test_only"]
-        del TRUNCATED_SCORE_HELP["half_test_only"]
+def test_the_removed_truncated_score_option_names_algorithm_siri_truncation():
+    key = "reward.custom_reward_function.reward_kwargs.truncated_score"
+    for value in ("zero", "as_is"):
+        with pytest.raises(RewardOptionError, match="algorithm.siri.truncation") as caught:
+            compute_score("x", respond("1"), "1", truncated_score=value)
+        assert caught.value.key == key
+        assert "zero = the old truncated_score=zero" in str(caught.value)
+        assert "delete the reward kwarg" in str(caught.value)
+    # also when misspelt options come with it: the migration hint comes first
+    with pytest.raises(RewardOptionError, match="algorithm.siri.truncation"):
+        RewardOptions.from_kwargs({"truncated_score": "zero", "think_mod": "require"})
 
 
 # ------------------------------------------------------------------------------------------ options
 def test_bad_options_fail_naming_the_key():
-    with pytest.raises(ValueError, match="truncated_score='soft'.*choose one of"):
-        compute_score("x", respond("1"), "1", truncated_score="soft")
-    with pytest.raises(ValueError, match="timeout_s"):
+    prefix = "reward.custom_reward_function.reward_kwargs"
+    with pytest.raises(ConfigKeyError, match=r"think_mode='requir': choose one of") as caught:
+        compute_score("x", respond("1"), "1", think_mode="requir")
+    assert caught.value.key == f"{prefix}.think_mode"
+    with pytest.raises(ValueError, match="timeout_s") as caught:
         RewardOptions(timeout_s=0)
-    with pytest.raises(TypeError, match=r"truncated_scor'\].*valid options"):
+    assert caught.value.key == f"{prefix}.timeout_s"
+    with pytest.raises(TypeError, match=r"truncated_scor: is not an option.*valid options: memory_limit_mb") as caught:
         compute_score("x", respond("1"), "1", truncated_scor="zero")
+    assert caught.value.key == f"{prefix}.truncated_scor" and isinstance(caught.value, ConfigKeyError)
+    with pytest.raises(RewardOptionError, match=r"\.think_mode=\['require'\]"):  # a list from the YAML
+        RewardOptions.from_kwargs({"think_mode": ["require"]})
     # verl's reward-router kwargs are accepted and ignored
     assert compute_score("x", respond("1"), "1", reward_router_address=None)["score"] == 1.0
 
 
 # ------------------------------------------------------------------------------------------ time limits
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_comparison_over_the_limit_times_out_with_a_reason():
     # A limit no math-verify comparison can meet: the worker is killed and the answer scores 0.
     answer = "\\frac{x^{3}+\\sqrt{7}\\,x}{\\pi-\\sin(x)}"
@@ -196,6 +202,8 @@ def test_comparison_over_the_limit_times_out_with_a_reason():
     assert (result["score"], result["reason"], result["has_answer"]) == (0.0, "timeout", True)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_pool_replaces_a_killed_worker():
     pool = VerifierPool(size=1, timeout_s=1)
     try:
@@ -215,6 +223,8 @@ def test_pool_replaces_a_killed_worker():
         pool.close()
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_verifier_pool_works_from_threads_and_stays_bounded():
     pool = VerifierPool(size=2, timeout_s=30)
     verdicts = {}

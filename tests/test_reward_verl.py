@@ -129,6 +129,17 @@ def test_compute_score_runs_through_verl_naive_reward_manager(tokenizer_dir):
 
 
 def test_reward_kwargs_from_config_reach_compute_score(tokenizer_dir):
-    _, outputs, _, _ = _run(tokenizer_dir, {"truncated_score": "zero"})
-    assert [o["reward_score"] for o in outputs] == [1.0, 1.0, 0.0, 0.0, 0.0]
-    assert outputs[4]["reward_extra_info"]["reason"] == "truncated_zero"
+    _, outputs, _, _ = _run(tokenizer_dir, {"think_mode": "ignore"})
+    # searched without </think>: the cut response has no box at all (not "no_think_end"); grading is unchanged
+    assert [o["reward_score"] for o in outputs] == [1.0, 1.0, 0.0, 0.0, 1.0]
+    assert outputs[3]["reward_extra_info"]["reason"] == "no_boxed_answer"
+
+
+def test_the_removed_truncated_score_kwarg_fails_in_verl_naming_the_new_key(tokenizer_dir):
+    """Zeroing truncated responses is algorithm.siri.truncation=zero (the siri_grpo estimator), not the reward's job:
+    the old reward kwarg fails on verl's real reward path with the key that replaced it."""
+    from siri_verl.reward import RewardOptionError
+
+    with pytest.raises(RewardOptionError, match="algorithm.siri.truncation") as caught:
+        _run(tokenizer_dir, {"truncated_score": "zero"})
+    assert caught.value.key == "reward.custom_reward_function.reward_kwargs.truncated_score"

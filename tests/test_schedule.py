@@ -218,7 +218,7 @@ def test_validation_errors_name_the_key_and_value(overrides, key, fragment):
 
 
 def test_unknown_keys_are_refused():
-    with pytest.raises(ScheduleConfigError, match="unknown key.*peroid"):
+    with pytest.raises(ScheduleConfigError, match="peroid: unknown key; did you mean algorithm.siri.schedule.period"):
         schedule_from_config({"schedule": {"kind": "cosine", "peroid": 640}})
 
 

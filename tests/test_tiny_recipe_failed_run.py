@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
 from siri_verl.cpu.launch import run_bounded
 
-REPO = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+from repo_paths import REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.subprocess, pytest.mark.timeout(900)]
 
 
 def test_a_refused_run_keeps_the_previous_logs(tmp_path):
@@ -37,7 +37,8 @@ def test_a_refused_run_keeps_the_previous_logs(tmp_path):
     assert not list(out.glob("*.partial"))
 
     # the documented command (docs/cpu.md) states both overrides; its config passes the preflight
-    from siri_verl.preflight import check_config, compose_target
+    from siri_verl.preflight import check_config
+    from siri_verl.recipe_config import compose_target
 
     config = compose_target(str(REPO / "recipes" / "siri_tiny_cpu.yaml"),
                             ["algorithm.adv_estimator=siri_grpo", "algorithm.siri.truncation=zero",

@@ -3,7 +3,6 @@ TensorDict, read the way verl 0.9.1's V1 validation reads ``__rollout_n__``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import inspect
 
@@ -11,12 +10,13 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from siri_verl.config import SiriConfig, SiriConfigError
 from siri_verl.integration.validation import (
     ROLLOUT_N_FIELD,
     PerSourceRolloutN,
-    ValidationNConfigError,
-    validation_n_from,
 )
+
+from repo_paths import REPO
 
 SOURCES = ["aime24"] * 3 + ["math500"] * 5 + ["other"] * 2
 PER_SOURCE = {"aime24": 32, "math500": 4}
@@ -85,9 +85,11 @@ def test_null_leaves_verl_batches_untouched(tmp_path):
     ({"aime24": True}, "integer >= 1"),
 ])
 def test_malformed_values_name_the_key(value, words):
-    with pytest.raises(ValidationNConfigError, match=words.replace("[", r"\[").replace(".", r"\.")):
-        validation_n_from({"validation_n": value})
-    assert validation_n_from({"validation_n": None}) == {} and validation_n_from(None) == {}
+    with pytest.raises(SiriConfigError, match=words.replace("[", r"\[").replace(".", r"\.")) as error:
+        SiriConfig.from_mapping({"validation_n": value})
+    assert error.value.key.startswith("algorithm.siri.validation_n")
+    assert SiriConfig.from_mapping({"validation_n": None}).validation_n is None
+    assert SiriConfig.from_mapping({"validation_n": {"aime24": 32}}).validation_n == {"aime24": 32}
 
 
 def test_verl_still_reads_a_per_row_rollout_n():
@@ -99,18 +101,19 @@ def test_verl_still_reads_a_per_row_rollout_n():
     assert '"__rollout_n__"' in inspect.getsource(PPOTrainer._validate)
 
 
+@pytest.mark.slow
 def test_siri_trainer_init_dataloader_wraps_verls_validation_loader(tmp_path):
     """SiriPPOTrainer._init_dataloader on verl's own _init_dataloader, composed from the paper recipe."""
     from transformers import AutoTokenizer
 
     from siri_verl.cpu.tiny import build_random_tiny
     from siri_verl.integration.trainer import SiriPPOTrainer
-    from siri_verl.preflight import compose_target
+    from siri_verl.recipe_config import compose_target
 
     tokenizer, _ = build_random_tiny()
     tokenizer.save_pretrained(tmp_path / "model")
     data = val_parquet(tmp_path / "val.parquet")
-    recipe = Path(__file__).resolve().parents[1] / "recipes" / "siri_1.5b.yaml"
+    recipe = REPO / "recipes" / "siri_1.5b.yaml"
     config = compose_target(str(recipe), [
         f"actor_rollout_ref.model.path={tmp_path / 'model'}", f"data.train_files={data}", f"data.val_files=[{data}]",
         f"trainer.default_local_dir={tmp_path / 'ckpt'}", "data.train_batch_size=2", "data.val_batch_size=4",

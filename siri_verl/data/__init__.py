@@ -1,9 +1,10 @@
-"""Data prep for SIRI: dataset specs, ground-truth normalisation, dedup, decontamination, verl parquet.
+"""Data prep for SIRI: dataset specs, ground-truth normalisation (from ``siri_verl.answers``), dedup,
+decontamination, verl parquet.
 
 Entry point: ``python data_prep/prepare.py`` (see docs/data.md).
 """
 
-from siri_verl.data.answers import InvalidAnswerError, answer_from_solution, normalize_ground_truth
+from siri_verl.answers import InvalidAnswerError, answer_from_solution, normalize_ground_truth
 from siri_verl.data.sources import DATASETS, EVAL_SETS, TRAIN_SETS, DatasetSpec, get_spec
 
 __all__ = [

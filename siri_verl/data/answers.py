@@ -1,108 +1,16 @@
-"""Ground-truth normalisation, done once at data-prep time.
+"""Data-prep summaries of prepared answers: a coarse kind label per ground truth, and the ground truths the
+reward can only string-match (reported before training).
 
-The source files store answers as integer strings (AIME24), JSON ints (AIME25), floats like ``27.0``
-(AMC23), LaTeX strings (MATH500, DeepScaleR), lists of ``$...$`` strings (OlympiadBench), list-looking
-strings (rllm Minerva) or only inside a solution's ``\\boxed{}`` (Minerva). ``normalize_ground_truth``
-turns each into the one LaTeX string the reward compares against.
+The answer parsing itself (``normalize_ground_truth``, ``answer_from_solution``, the box parser) lives in
+``siri_verl.answers``, shared with the reward.
 """
 
 from __future__ import annotations
 
-import ast
-import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from siri_verl.reward.extraction import last_boxed_content
-
-
-class InvalidAnswerError(ValueError):
-    """A stored answer that cannot serve as a ground truth (missing, empty, NaN, ...)."""
-
-
-_SCIENTIFIC = re.compile(r"^([+-]?\d+(?:\.\d+)?)[eE]([+-]?\d+)$")
-_LIST_LIKE = re.compile(r"^\[.*\]$", re.DOTALL)
-
-
-def _strip_math_delimiters(text: str) -> str:
-    text = text.strip()
-    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
-        if len(text) > len(left) + len(right) and text.startswith(left) and text.endswith(right):
-            text = text[len(left) : -len(right)].strip()
-            break
-    boxed = last_boxed_content(text) if text.startswith("\\boxed{") else None
-    if boxed is not None and text == "\\boxed{" + boxed + "}":  # the whole string is one box
-        text = boxed.strip()
-    return text
-
-
-def _normalize_string(text: str) -> str:
-    text = _strip_math_delimiters(text).replace("$ $", " ")  # Minerva: "a+$ $b" (split math mode)
-    scientific = _SCIENTIFIC.match(text)
-    if scientific:  # "4.5e33" parses as 4.5*e*33 in LaTeX; write it as a power of ten
-        mantissa, exponent = scientific.groups()
-        text = f"{mantissa}\\times10^{{{int(exponent)}}}"
-    return text
-
-
-def _normalize_number(value: float | int) -> str:
-    if isinstance(value, bool):
-        raise InvalidAnswerError(f"a boolean ({value}) is not a math answer")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidAnswerError(f"non-finite answer {value!r}")
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    return str(value)
-
-
-def normalize_ground_truth(value: Any) -> str:
-    """The canonical answer string for a stored answer; raises ``InvalidAnswerError`` when unusable.
-
-    ints and integral floats become integer strings (``27.0`` -> ``"27"``), strings lose surrounding
-    ``$``/``\\(\\)``/``\\boxed{}``, scientific notation becomes ``a\\times10^{b}``, list-looking strings
-    are parsed, and lists (several answers) are joined with ", " after normalising each element.
-    """
-    if value is None:
-        raise InvalidAnswerError("answer is missing (null)")
-    if isinstance(value, (int, float)):
-        return _normalize_number(value)
-    if isinstance(value, (list, tuple)):
-        parts = [normalize_ground_truth(item) for item in value]
-        if not parts:
-            raise InvalidAnswerError("answer is an empty list")
-        return ", ".join(parts)
-    if hasattr(value, "tolist"):  # numpy arrays / scalars from parquet
-        return normalize_ground_truth(value.tolist())
-    if not isinstance(value, str):
-        raise InvalidAnswerError(f"answer has unsupported type {type(value).__name__}")
-    text = value.strip()
-    if _LIST_LIKE.match(text):
-        try:
-            parsed = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            parsed = None  # an interval like "[1, 3]" stays a string
-        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-            return normalize_ground_truth(parsed)
-    text = _normalize_string(text)
-    if not text:
-        raise InvalidAnswerError("answer is empty")
-    return text
-
-
-def answer_from_solution(solution: Any) -> str:
-    """The last ``\\boxed{}`` of a worked solution (for sources that store no separate answer)."""
-    if isinstance(solution, (list, tuple)):
-        solution = "\n".join(str(part) for part in solution)
-    if not isinstance(solution, str):
-        raise InvalidAnswerError("no answer field and no solution text to take a \\boxed{} answer from")
-    boxed = last_boxed_content(solution)
-    if boxed is None:
-        raise InvalidAnswerError("no answer field and the solution has no \\boxed{} answer")
-    return normalize_ground_truth(boxed)
-
+from siri_verl.reward import check_ground_truths
 
 _INTEGER = re.compile(r"^-?\d+$")
 _DECIMAL = re.compile(r"^-?\d*\.\d+$")
@@ -129,8 +37,6 @@ def string_match_only_golds(ground_truths: Iterable[str]) -> dict[str, str]:
     """The ground truths the reward cannot parse whole, each with why (a key of
     ``siri_verl.reward.GOLD_STATUSES``: "partial_parse", "unparsable", "hopeless", "timeout"). Answers to
     these rows score 1 only when they match the gold as a normalised string."""
-    from siri_verl.reward import check_ground_truths
-
     golds = list(dict.fromkeys(ground_truths))
     return {gold: status for gold, status in zip(golds, check_ground_truths(golds)) if status}
 

@@ -16,14 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from siri_verl.data.answers import (
-    InvalidAnswerError,
-    answer_from_solution,
-    answer_kind,
-    normalize_ground_truth,
-    string_match_only_golds,
-    string_match_only_rows,
-)
+from siri_verl.answers import InvalidAnswerError, answer_from_solution, normalize_ground_truth
+from siri_verl.data.answers import answer_kind, string_match_only_golds, string_match_only_rows
 from siri_verl.data.sources import DatasetSpec
 
 DEEPSCALER_PROMPT_TEMPLATE = "{problem} Let's think step by step and output the final answer within \\boxed{}."

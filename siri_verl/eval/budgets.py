@@ -43,6 +43,7 @@ from siri_verl.eval.harness import (
     summarize_records,
 )
 from siri_verl.eval.protocol import EvalProtocol, ProtocolError
+from siri_verl.response_record import ResponseRecord
 
 AUTO_BUDGET_SPAN = 32  # --budgets auto: powers of two from max cap / 32 up to the max cap, plus every run's cap
 
@@ -255,7 +256,7 @@ def grade_prefixes(run: EvaluatedRun, records: Sequence[dict], budget: int, toke
     truncated = [r["num_tokens"] > budget or r["finish_reason"] == "length" for r in records]
     texts = [decode_response(tokenizer, ids) for ids in prefixes]
     results = scorer(texts, [r["ground_truth"] for r in records], think_mode=run.protocol.think_mode,
-                     extra_infos=[{"siri_truncated": t, "siri_cap": budget} for t in truncated])
+                     extra_infos=[ResponseRecord(budget, t, len(ids)).to_fields() for t, ids in zip(truncated, prefixes)])
     graded = []
     for record, ids, text, cut, result in zip(records, prefixes, texts, truncated, results):
         graded.append(dict(record, response=text, num_tokens=len(ids), token_ids=ids,

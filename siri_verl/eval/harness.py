@@ -44,6 +44,7 @@ from typing import Any
 from siri_verl.eval import metrics
 from siri_verl.eval.engines import GenerationEngine, SampleOutput, SampleRequest, make_engine
 from siri_verl.eval.protocol import SEED_SCHEME, EvalProtocol, sample_seed
+from siri_verl.response_record import ResponseRecord
 
 GENERIC_STEMS = {"test", "train", "val", "validation", "eval", "data"}
 MERGED_MARKER = "siri_merge_source.json"
@@ -597,8 +598,9 @@ class EvalRun:
         texts = [decode_response(tokenizer, o.token_ids) for o in outputs]
         reasons = [finish_reason_of(o.token_ids, o.finish_reason, self._stop_ids) for o in outputs]
         problems = [plan.problems_by_id[o.request.problem_id] for o in outputs]
-        extra_infos = [dict(p.extra_info, siri_truncated=reason == "length", siri_cap=self.protocol.max_new_tokens)
-                       for p, reason in zip(problems, reasons)]
+        extra_infos = [dict(p.extra_info, **ResponseRecord(self.protocol.max_new_tokens, reason == "length",
+                                                            len(o.token_ids)).to_fields())
+                       for p, reason, o in zip(problems, reasons, outputs)]
         results = self.scorer(texts, [p.ground_truth for p in problems], extra_infos=extra_infos,
                               think_mode=self.protocol.think_mode)
         records = []

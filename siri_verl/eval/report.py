@@ -1,4 +1,5 @@
-"""``siri-verl report``: eval summaries -> the paper's Table 1 layout (markdown/CSV), ΔCRAcc, plots.
+"""What ``siri-verl report`` builds (its flags: ``siri_verl.commands.report``): eval summaries -> the paper's
+Table 1 layout (markdown/CSV), ΔCRAcc, plots.
 
 * Our rows come from ``summary.json`` files written by ``siri-verl eval`` (one row per model name); each
   accuracy cell is pass@1 (avg@n, %) with its standard error across problems.
@@ -17,12 +18,10 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -286,67 +285,7 @@ def footnotes(rows: Sequence[TableRow]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Command line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("summaries", nargs="*",
-                        help="summary.json files or folders written by `siri-verl eval` (searched recursively).")
-    parser.add_argument("--paper", action="store_true",
-                        help="Without summaries: print the paper's Table 1 with ΔCRAcc recomputed and a check column "
-                             "flagging printed values that differ. With summaries the paper's rows are shown "
-                             "anyway (--no-paper hides them).")
-    parser.add_argument("--paper-model", default=None, choices=paper_models(),
-                        help="Which of the paper's tables (model size) to show beside our rows and to take "
-                             "paper:<method> bases and the Pareto plot's paper points from. Default: 1.5B with our "
-                             "rows; both sizes with --paper alone.")
-    parser.add_argument("--no-paper", action="store_true",
-                        help="Show only our rows (no paper rows in the table, no paper points in the Pareto plot).")
-    parser.add_argument("--base", default=None,
-                        help="ΔCRAcc base row for our rows: one of our model names, or paper:<method> (e.g. "
-                             "paper:Original). Default: our row named original/base, else paper:Original.")
-    parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
-                        help="Table output format.")
-    parser.add_argument("--output", default=None, help="Write the table to this file instead of stdout.")
-    parser.add_argument("--pareto", default=None, metavar="PREFIX",
-                        help="Also write the accuracy-vs-tokens plot to PREFIX.png and PREFIX.svg.")
-    parser.add_argument("--pareto-benchmark", default="aime24",
-                        help="Benchmark column of the Pareto plot (the paper's Fig. 1 uses aime24).")
-    parser.add_argument("--training-log", default=None, metavar="JSONL",
-                        help="Per-step metrics of a training run (verl's file logger) to plot as training curves.")
-    parser.add_argument("--curves", default=None, metavar="PREFIX",
-                        help="Where to write the training curves (PREFIX.png/.svg); needs --training-log.")
-    parser.add_argument("--schedule-config", default=None, metavar="YAML",
-                        help="The run's schedule, to shade compression/expansion and mark low/high checkpoints: its "
-                             "config (YAML/JSON with algorithm.siri), a global_step_N/siri_run.json, or a schedule "
-                             "block. Default: shade from the logged phase (--phase-key) without checkpoint marks.")
-    budgets = parser.add_argument_group("token budgets (from the samples of one evaluation run)")
-    budgets.add_argument("--budgets", default=None, metavar="B1,B2,...|auto",
-                         help="Report every model and benchmark at these token budgets instead of Table 1: a budget "
-                              "B re-grades the first B tokens of each stored response (exact for B up to the run's "
-                              "--max-new-tokens). auto = powers of two from the largest cap/32 up to it, plus each "
-                              "run's cap.")
-    budgets.add_argument("--budget-plot", default=None, metavar="PREFIX",
-                         help="With --budgets: accuracy vs budget, one curve per model, one panel per benchmark, the "
-                              "paper's Table 1 points at 16K (PREFIX.png/.svg).")
-    budgets.add_argument("--phase-manifest", default=None, metavar="PATH",
-                         help="A SIRI training run's siri_phase_checkpoints/manifest.json (or that folder, or the "
-                              "run's trainer.default_local_dir): the table lists its phase checkpoints in step "
-                              "order, from the summaries of `siri-verl eval --model <...>/siri_phase_checkpoints/"
-                              "<name>`. Budgets default to auto.")
-    budgets.add_argument("--evolution", default=None, metavar="PREFIX",
-                         help="With --phase-manifest: accuracy and mean tokens per checkpoint at each budget "
-                              "(PREFIX.png/.svg).")
-    budgets.add_argument("--tokenizer", default=None, metavar="PATH",
-                         help="Tokenizer folder to decode response prefixes with, when the evaluated model's folder "
-                              "(summary model.path) has moved.")
-    for name, default, what in (("cap-key", "siri/cap", "the rollout cap"),
-                                ("length-key", "response_length/mean", "mean response length"),
-                                ("truncation-key", "siri/truncation_rate", "truncation rate"),
-                                ("phase-key", "siri/phase", "the phase code (-1 compression, +1 expansion)"),
-                                ("val-acc-pattern", r"^val-core/(?P<source>.+)/acc/mean@\d+$",
-                                 "validation accuracy keys (regex; group 'source' names the curve)")):
-        parser.add_argument(f"--{name}", default=default, help=f"Metric key of {what} in --training-log.")
+# The reports `siri-verl report` builds (its command line: siri_verl.commands.report)
 
 
 def load_schedule(path: str | None):
@@ -369,121 +308,87 @@ def load_schedule(path: str | None):
     return schedule_from_config(config)
 
 
-def build_rows(args: argparse.Namespace) -> list[TableRow]:
-    ours = load_summary_rows(args.summaries) if args.summaries else []
+def build_rows(summaries: Sequence[str | Path], paper_model: str | None = None, base: str | None = None,
+               include_paper: bool = True) -> list[TableRow]:
+    """Table 1's rows: ours from ``summaries`` with ΔCRAcc against ``base``, then the paper's rows of
+    ``paper_model`` (default 1.5B); without summaries, the paper's rows of ``paper_model`` (default: both sizes)."""
+    ours = load_summary_rows(summaries) if summaries else []
     if not ours:
-        sizes = [args.paper_model] if args.paper_model else paper_models()
+        sizes = [paper_model] if paper_model else paper_models()
         rows = [row for size in sizes for row in load_paper_rows(size)]
         fill_paper_deltas(rows)
         return rows
-    paper_model = args.paper_model or DEFAULT_PAPER_MODEL
-    fill_delta(ours, choose_base(ours, args.base, paper_model))
-    if args.no_paper:
+    paper_model = paper_model or DEFAULT_PAPER_MODEL
+    fill_delta(ours, choose_base(ours, base, paper_model))
+    if not include_paper:
         return ours
     paper = load_paper_rows(paper_model)
     fill_paper_deltas(paper)
     return ours + paper
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except (ReportError, ValueError) as error:
-        print(f"siri-verl report: error: {error}", file=sys.stderr)
-        return 2
+def table_text(rows: Sequence[TableRow], fmt: str) -> str:
+    """The table as ``markdown`` (with its footnotes), ``csv`` or ``json``."""
+    columns = table_columns(rows)
+    if fmt == "csv":
+        return to_csv(rows, columns)
+    if fmt == "json":
+        return json.dumps(list(csv.DictReader(io.StringIO(to_csv(rows, columns)))), indent=1) + "\n"
+    return to_markdown(rows, columns) + "\n\n" + "\n".join(f"- {note}" for note in footnotes(rows)) + "\n"
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.budgets or args.phase_manifest:
-        return _run_budgets(args)
-    for flag in ("budget_plot", "evolution", "tokenizer"):
-        if getattr(args, flag):
-            raise ReportError(f"--{flag.replace('_', '-')} needs --budgets (or --phase-manifest)")
-    wants_table = bool(args.summaries) or args.paper
-    if not wants_table and not args.training_log:
-        raise ReportError("nothing to report: pass summary files/folders, --paper, or --training-log with --curves")
-    if args.curves and not args.training_log:
-        raise ReportError("--curves needs --training-log (the run's per-step metrics JSONL)")
-    if wants_table:
-        rows = build_rows(args)
-        columns = table_columns(rows)
-        if args.format == "csv":
-            text = to_csv(rows, columns)
-        elif args.format == "json":
-            text = json.dumps(list(csv.DictReader(io.StringIO(to_csv(rows, columns)))), indent=1) + "\n"
-        else:
-            text = to_markdown(rows, columns) + "\n\n" + "\n".join(f"- {note}" for note in footnotes(rows)) + "\n"
-        if args.output:
-            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.output).write_text(text, encoding="utf-8")
-            print(f"wrote {args.output}")
-        else:
-            sys.stdout.write(text)
-        if args.pareto:
-            _write_pareto(rows, args)
-    elif args.pareto:
-        raise ReportError("--pareto needs summaries or --paper")
-    if args.training_log:
-        _write_curves(args)
-    return 0
-
-
-def _write_pareto(rows: Sequence[TableRow], args: argparse.Namespace) -> None:
+def write_pareto(rows: Sequence[TableRow], benchmark: str, prefix: str, paper_model: str | None = None,
+                 include_paper: bool = True) -> list[Path]:
+    """The accuracy-vs-tokens plot of ``benchmark`` (PREFIX.png/.svg): our rows, the paper's rows in ``rows``,
+    and, with ``include_paper``, the paper's §5.2 trace; the written paths."""
     from siri_verl.plots import ParetoPoint, pareto_plot, save_figure
 
-    bench = column_of(args.pareto_benchmark)
+    bench = column_of(benchmark)
     ours = [ParetoPoint(r.method, r.length[bench], r.acc[bench], r.acc_err.get(bench))
             for r in rows if r.source == "ours" and bench in r.acc]
     paper = [ParetoPoint(f"{r.method} ({r.model})", r.length[bench], r.acc[bench])
              for r in rows if r.source == "paper" and bench in r.acc]
-    trace_rows = [] if args.no_paper else load_paper_rows(args.paper_model or DEFAULT_PAPER_MODEL, source="sec5.2")
+    trace_rows = load_paper_rows(paper_model or DEFAULT_PAPER_MODEL, source="sec5.2") if include_paper else []
     trace = [ParetoPoint(r.method.replace("SIRI-", ""), r.length[bench], r.acc[bench])
              for r in trace_rows if bench in r.acc]
     if not ours and not paper:
-        raise ReportError(f"--pareto-benchmark {args.pareto_benchmark}: no row has it; columns: {table_columns(rows)}")
-    for path in save_figure(pareto_plot(ours, paper, trace, benchmark=bench), args.pareto, close=True):
-        print(f"wrote {path}")
+        raise ReportError(f"--pareto-benchmark {benchmark}: no row has it; columns: {table_columns(rows)}")
+    return save_figure(pareto_plot(ours, paper, trace, benchmark=bench), prefix, close=True)
 
 
-def _write_curves(args: argparse.Namespace) -> None:
-    from siri_verl.plots import CurveKeys, read_metrics_jsonl, save_figure, training_curves_plot
+def write_training_curves(training_log: str, prefix: str, schedule_config: str | None, keys) -> list[Path]:
+    """The training curves of a run's per-step metrics JSONL (PREFIX.png/.svg), shaded by its schedule;
+    ``keys`` is a ``siri_verl.plots.CurveKeys``. The written paths."""
+    from siri_verl.plots import read_metrics_jsonl, save_figure, training_curves_plot
 
-    if not args.curves:
-        raise ReportError("--training-log needs --curves PREFIX (where to write the plot)")
-    keys = CurveKeys(cap=args.cap_key, response_length=args.length_key, truncation_rate=args.truncation_key,
-                     phase=args.phase_key, val_acc_pattern=args.val_acc_pattern)
-    figure = training_curves_plot(read_metrics_jsonl(args.training_log), load_schedule(args.schedule_config), keys,
-                                  title=f"Training curves: {Path(args.training_log).name}")
-    for path in save_figure(figure, args.curves, close=True):
-        print(f"wrote {path}")
+    figure = training_curves_plot(read_metrics_jsonl(training_log), load_schedule(schedule_config), keys,
+                                  title=f"Training curves: {Path(training_log).name}")
+    return save_figure(figure, prefix, close=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Token budgets and a training run's evolution
 
 
-def _emit(text: str, args: argparse.Namespace) -> None:
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
+@dataclass
+class BudgetReport:
+    """Rows of the budget table (one per model, benchmark and budget), its notes, the budgets, and the phase
+    checkpoints the rows belong to (None unless a phase manifest was given)."""
+
+    rows: list[dict]
+    notes: list[str]
+    budgets: list[int]
+    checkpoints: list | None = None
 
 
-def _run_budgets(args: argparse.Namespace) -> int:
+def budget_report(summaries: Sequence[str | Path], budgets: str | None = None, phase_manifest: str | None = None,
+                  tokenizer: str | None = None) -> BudgetReport:
+    """Every model and benchmark of ``summaries`` at each token budget (``B1,B2,...`` or ``auto``, the default),
+    re-graded from the stored samples; with ``phase_manifest``, only the evaluations of that training run's phase
+    checkpoints, in step order."""
     from siri_verl.eval import budgets as B
 
-    if args.pareto or args.training_log or args.paper:
-        raise ReportError("--budgets/--phase-manifest make a budget table; run --pareto, --paper and "
-                          "--training-log as separate `siri-verl report` commands")
-    if not args.summaries:
-        raise ReportError("--budgets needs the summary files/folders written by `siri-verl eval`")
-    if args.evolution and not args.phase_manifest:
-        raise ReportError("--evolution needs --phase-manifest (the training run's siri_phase_checkpoints)")
-    if args.budget_plot and args.phase_manifest:
-        raise ReportError("--budget-plot and --phase-manifest are separate reports; run them as two commands")
-    runs = [B.load_run(path) for path in find_summaries(args.summaries)]
+    runs = [B.load_run(path) for path in find_summaries(summaries)]
     seen: dict[tuple[str, str], Path] = {}
     for run in runs:
         key = (run.model, column_of(run.benchmark))
@@ -492,8 +397,8 @@ def _run_budgets(args: argparse.Namespace) -> int:
                               "pass one, or give the runs different --name")
         seen[key] = run.summary_path
     checkpoints, notes = None, []
-    if args.phase_manifest:
-        checkpoints = B.load_phase_checkpoints(args.phase_manifest)
+    if phase_manifest:
+        checkpoints = B.load_phase_checkpoints(phase_manifest)
         matched, others = B.match_phase_checkpoints(checkpoints, runs)
         if others:
             notes.append("not a checkpoint of this run, left out: "
@@ -505,25 +410,19 @@ def _run_budgets(args: argparse.Namespace) -> int:
                          f"--name {c.name} ...` with the other checkpoints' protocol.")
         runs = [r for c in checkpoints for r in matched[c.name]]
         if not runs:
-            raise ReportError(f"none of the summaries is an evaluation of a phase checkpoint in {args.phase_manifest}; "
+            raise ReportError(f"none of the summaries is an evaluation of a phase checkpoint in {phase_manifest}; "
                               "evaluate them with `siri-verl eval --model <run>/siri_phase_checkpoints/<name>`")
-    budget_list = B.parse_budgets(args.budgets or "auto")
+    budget_list = B.parse_budgets(budgets or "auto")
     if budget_list == "auto":
         budget_list = B.auto_budgets([r.cap for r in runs])
-    points = B.budget_points(runs, budget_list, B.TokenizerCache(args.tokenizer))
+    points = B.budget_points(runs, budget_list, B.TokenizerCache(tokenizer))
     rows = [dict(B.point_row(p), benchmark=column_of(p.benchmark)) for p in points]
     if checkpoints is not None:
         owner = {id(r): c for c in checkpoints for r in matched[c.name]}
         for row, point in zip(rows, points):
             c = owner[id(point.run)]
             row.update(checkpoint=c.name, step=c.step, kind=c.kind, train_cap=c.cap)
-    notes += budget_notes(rows)
-    _emit(budget_table(rows, args.format, notes, list(budget_list)), args)
-    if args.budget_plot:
-        _write_budget_plot(rows, args)
-    if args.evolution:
-        _write_evolution(rows, checkpoints, args)
-    return 0
+    return BudgetReport(rows, notes + budget_notes(rows), list(budget_list), checkpoints)
 
 
 def budget_notes(rows: Sequence[dict]) -> list[str]:
@@ -583,7 +482,10 @@ def budget_table(rows: Sequence[dict], fmt: str, notes: Sequence[str], budgets: 
     return "\n\n".join(blocks) + "\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
 
 
-def _write_budget_plot(rows: Sequence[dict], args: argparse.Namespace) -> None:
+def write_budget_plot(rows: Sequence[dict], prefix: str, paper_model: str | None = None,
+                      include_paper: bool = True) -> list[Path]:
+    """Accuracy vs budget, one curve per model, one panel per benchmark, with the paper's Table 1 points at its
+    budget when ``include_paper`` (PREFIX.png/.svg); the written paths."""
     from siri_verl.plots import BudgetCurve, ParetoPoint, budget_plot, save_figure
 
     curves: dict[str, list[BudgetCurve]] = {}
@@ -597,17 +499,18 @@ def _write_budget_plot(rows: Sequence[dict], args: argparse.Namespace) -> None:
     if not curves:
         raise ReportError("--budget-plot: no budget has a value (every cell is n/a); see the notes of the table")
     paper: dict[str, list[ParetoPoint]] = {}
-    if not args.no_paper:
-        for row in load_paper_rows(args.paper_model or DEFAULT_PAPER_MODEL):
+    if include_paper:
+        for row in load_paper_rows(paper_model or DEFAULT_PAPER_MODEL):
             for bench in curves:
                 if bench in row.acc:
                     paper.setdefault(bench, []).append(ParetoPoint(row.method, row.length[bench], row.acc[bench]))
     figure = budget_plot(curves, paper, paper_budget=PAPER_PROTOCOL["max_new_tokens"])
-    for path in save_figure(figure, args.budget_plot, close=True):
-        print(f"wrote {path}")
+    return save_figure(figure, prefix, close=True)
 
 
-def _write_evolution(rows: Sequence[dict], checkpoints, args: argparse.Namespace) -> None:
+def write_evolution(rows: Sequence[dict], checkpoints, phase_manifest: str, prefix: str) -> list[Path]:
+    """Accuracy and mean tokens per phase checkpoint of the training run of ``phase_manifest``, one series per
+    budget (PREFIX.png/.svg); ``rows`` and ``checkpoints`` are a :class:`BudgetReport`'s. The written paths."""
     from siri_verl.eval.budgets import find_manifest
     from siri_verl.plots import EvolutionSeries, evolution_plot, save_figure
 
@@ -624,8 +527,7 @@ def _write_evolution(rows: Sequence[dict], checkpoints, args: argparse.Namespace
         raise ReportError("--evolution: no budget has a value (every cell is n/a); see the notes of the table")
     evaluated = {r["checkpoint"] for r in rows}
     marks = [(c.step, c.name, c.kind) for c in checkpoints if c.name in evaluated]
-    run = find_manifest(args.phase_manifest).parent.parent  # <default_local_dir>/siri_phase_checkpoints/manifest
+    run = find_manifest(phase_manifest).parent.parent  # <default_local_dir>/siri_phase_checkpoints/manifest
     figure = evolution_plot(series, marks, title=f"{run.parent.name}/{run.name}: accuracy and mean tokens within each "
                                                  "budget per phase checkpoint")
-    for path in save_figure(figure, args.evolution, close=True):
-        print(f"wrote {path}")
+    return save_figure(figure, prefix, close=True)

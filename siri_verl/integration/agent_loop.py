@@ -6,10 +6,9 @@ Every training request carries the step's cap as the per-sample field ``siri_cap
 so the engine never restarts when the cap moves. Validation requests carry no ``siri_cap`` and use
 ``algorithm.siri.validation_max_tokens`` (null: the schedule max, i.e. ``rollout.response_length``).
 
-It records in ``extra_fields`` (which verl stores with the sample and merges into the reward's
-``extra_info``): ``siri_cap`` (the cap this response ran under), ``siri_truncated`` (reached the cap
-without a stop token; engines report a length stop as an ordinary completion, so it is decided from
-the tokens) and ``siri_response_length``.
+It writes each response's :class:`~siri_verl.response_record.ResponseRecord` (the cap it ran under, whether
+it reached the cap without a stop token, its length) into ``extra_fields``, which verl stores with the sample
+and merges into the reward's ``extra_info``.
 
 Selected by ``actor_rollout_ref.rollout.agent.default_agent_loop: siri_single_turn`` (written in
 ``siri_verl/config/siri_trainer.yaml``, so ``--cfg job`` shows it). It is registered with verl's own
@@ -42,10 +41,10 @@ from verl.utils.tokenizer.continuous_token_wiring import (
     resolve_continuous_token_model_family,
 )
 
-from siri_verl.integration.truncation import is_truncated
+from siri_verl.config import SiriConfig
+from siri_verl.response_record import CAP_FIELD, ResponseRecord
 
 AGENT_LOOP_NAME = "siri_single_turn"
-CAP_FIELD = "siri_cap"
 
 CHATML_TURN_END = "<|im_end|>"
 DEEPSEEK_EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
@@ -130,8 +129,8 @@ class SiriSingleTurnAgentLoop(SingleTurnAgentLoop):
 
     def _request_cap(self, sample_cap: Any) -> int:
         if sample_cap is None:
-            siri = self.config.get("algorithm", {}).get("siri", {}) or {}
-            cap = siri.get("validation_max_tokens", None) or self.response_length
+            siri = SiriConfig.from_mapping(self.config.get("algorithm", {}).get("siri", None))
+            cap = siri.validation_max_tokens or self.response_length
         else:
             cap = int(sample_cap)
         if not 1 <= cap <= self.response_length:
@@ -155,11 +154,6 @@ class SiriSingleTurnAgentLoop(SingleTurnAgentLoop):
         cap = self._request_cap(kwargs.pop(CAP_FIELD, None))
         capped_params = {**sampling_params, "max_tokens": cap}
         output = await super().run(capped_params, **kwargs)
-        output.extra_fields.update(
-            {
-                "siri_cap": cap,
-                "siri_truncated": is_truncated(output.response_ids, cap, self._stop_token_ids(capped_params)),
-                "siri_response_length": len(output.response_ids),
-            }
-        )
+        record = ResponseRecord.decide(output.response_ids, cap, self._stop_token_ids(capped_params))
+        output.extra_fields.update(record.to_fields())
         return output

@@ -19,7 +19,8 @@ import torch
 
 from verl.trainer.ppo.core_algos import register_adv_est
 
-from siri_verl.integration.truncation import siri_grpo_advantages, truncation_config_from
+from siri_verl.config import SiriConfig
+from siri_verl.integration.truncation import siri_grpo_advantages
 
 ESTIMATOR_NAME = "siri_grpo"
 
@@ -67,8 +68,7 @@ def compute_siri_grpo_advantage(
     """
     if index is None:
         raise ValueError("siri_grpo needs the GRPO group of each response (verl's `uid` column)")
-    siri_config = config.get("siri", None) if config is not None else None
-    policy_config = truncation_config_from(siri_config)
+    siri = SiriConfig.from_mapping(config.get("siri", None) if config is not None else None)
     published = _CURRENT_BATCH.get()
     if truncated is None and published is not None:
         truncated, caps = published.truncated, published.caps
@@ -82,7 +82,8 @@ def compute_siri_grpo_advantage(
         token_level_rewards.sum(dim=-1),
         index,
         truncated,
-        policy_config,
+        siri.truncation,
+        soft=siri.soft_overlong,
         response_lengths=response_mask.sum(dim=-1),
         caps=caps,
         norm_by_std=norm_by_std,

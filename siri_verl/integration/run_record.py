@@ -19,8 +19,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Mapping
+
+from siri_verl.config import SiriConfig
+from siri_verl.errors import ConfigKeyError
+from siri_verl.schedule import schedule_config_from_mapping
 
 RUN_RECORD_FILE = "siri_run.json"
 PHASE_DIR = "siri_phase_checkpoints"
@@ -67,20 +72,23 @@ def resume_folder(trainer_config: Mapping[str, Any]) -> str | None:
     return folder if os.path.isdir(folder) else None
 
 
-def check_resume(step_folder: str | os.PathLike, siri_config: Mapping[str, Any]) -> str:
-    """Refuse to resume from ``step_folder`` when its schedule differs from ``siri_config['schedule']``.
+def check_resume(step_folder: str | os.PathLike, siri: SiriConfig) -> str:
+    """Refuse to resume from ``step_folder`` when its schedule differs from ``siri.schedule``.
 
-    Returns a one-line note of what was checked (for the log)."""
+    Both schedules are compared after validation (defaults filled in), so a key written out in one and left to
+    its default in the other is no change. Returns a one-line note of what was checked (for the log)."""
     record = read_run_record(step_folder)
     if record is None:
         return f"{step_folder} has no {RUN_RECORD_FILE} (not written by siri_verl); schedule not compared"
-    saved = (record.get("siri") or {}).get("schedule")
-    current = dict(siri_config.get("schedule") or {})
-    allow = bool((siri_config.get("resume") or {}).get("allow_schedule_change", False))
+    current = asdict(siri.schedule)
+    try:
+        saved = asdict(schedule_config_from_mapping((record.get("siri") or {}).get("schedule") or {}))
+    except ConfigKeyError as error:  # written by another siri_verl version: show it as it was stored
+        saved = {"unreadable": str(error)}
     if saved != current:
-        changed = sorted(k for k in set(saved or {}) | set(current) if (saved or {}).get(k) != current.get(k))
-        detail = ", ".join(f"{k}: {(saved or {}).get(k)!r} -> {current.get(k)!r}" for k in changed)
-        if not allow:
+        changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
+        if not siri.resume.allow_schedule_change:
             raise ResumeConfigError(
                 f"refusing to resume from {step_folder}: algorithm.siri.schedule changed since it was saved "
                 f"({detail}), so the caps after step {record.get('global_step')} would not continue the run. "

@@ -2,7 +2,7 @@
 
 The stock ``response_length/clip_ratio`` compares lengths with the padded tensor width, which under a
 moving cap is neither the cap nor meaningful (verl #7823). These metrics use the cap each response
-actually ran under (``extra_fields["siri_cap"]``) and its truncation flag.
+actually ran under and its truncation flag (its ``siri_verl.response_record.ResponseRecord``).
 
 Logged each step (see docs/integration.md for the meaning of each):
 ``siri/cap``, ``siri/phase`` (-1 compression, +1 expansion, 0 constant/warm-up), ``siri/iteration``,
@@ -18,50 +18,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from siri_verl.response_record import ResponseRecord
+
 PHASE_CODES = {"compression": -1.0, "expansion": 1.0, "constant": 0.0, "warmup": 0.0}
-
-
-class MissingSiriFieldsError(RuntimeError):
-    """A response carries no SIRI cap/truncation record: the rollout did not use the SIRI agent loop."""
 
 
 @dataclass(frozen=True)
 class RolloutFacts:
-    """Per-response facts of one training batch (synthetic padding rows excluded), in batch order."""
+    """The response records of one training batch (synthetic padding rows excluded), in batch order, with
+    whether each response was correct."""
 
-    caps: tuple[int, ...]
-    truncated: tuple[bool, ...]
-    lengths: tuple[int, ...]
+    records: tuple[ResponseRecord, ...]
     correct: tuple[bool, ...]
 
     def __len__(self) -> int:
-        return len(self.caps)
+        return len(self.records)
+
+    @property
+    def caps(self) -> tuple[int, ...]:
+        return tuple(record.cap for record in self.records)
+
+    @property
+    def truncated(self) -> tuple[bool, ...]:
+        return tuple(record.truncated for record in self.records)
+
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        return tuple(record.response_length for record in self.records)
 
     @classmethod
-    def from_samples(
-        cls,
-        extra_fields: Sequence[Mapping[str, Any]],
-        scores: Sequence[float],
-    ) -> "RolloutFacts":
-        """Read ``siri_cap`` / ``siri_truncated`` / ``siri_response_length`` from each sample's
-        ``extra_fields``; "correct" is the reward's ``acc`` when it reports one, else ``score > 0``."""
-        caps, truncated, lengths, correct = [], [], [], []
+    def from_samples(cls, extra_fields: Sequence[Mapping[str, Any]], scores: Sequence[float]) -> "RolloutFacts":
+        """Read each sample's :class:`ResponseRecord` from its ``extra_fields``; "correct" is the reward's ``acc``
+        when it reports one, else ``score > 0``."""
+        records, correct = [], []
         for row, (fields, score) in enumerate(zip(extra_fields, scores, strict=True)):
-            fields = fields or {}
-            if "siri_cap" not in fields or "siri_truncated" not in fields:
-                raise MissingSiriFieldsError(
-                    f"response {row} has no siri_cap/siri_truncated in its extra_fields: the rollout did not run "
-                    "the SIRI agent loop, so its cap is unknown. Set "
-                    "actor_rollout_ref.rollout.agent.default_agent_loop=siri_single_turn and launch with "
-                    "`python -m siri_verl.main`"
-                )
-            caps.append(int(fields["siri_cap"]))
-            truncated.append(bool(fields["siri_truncated"]))
-            lengths.append(int(fields["siri_response_length"]))
-            reward_info = fields.get("reward_extra_info") or {}
-            acc = reward_info.get("acc", None)
+            records.append(ResponseRecord.from_fields(fields, row))
+            acc = ((fields or {}).get("reward_extra_info") or {}).get("acc", None)
             correct.append(bool(acc) if acc is not None else float(score) > 0)
-        return cls(tuple(caps), tuple(truncated), tuple(lengths), tuple(correct))
+        return cls(tuple(records), tuple(correct))
+
+    @classmethod
+    def concat(cls, parts: Sequence["RolloutFacts"]) -> "RolloutFacts":
+        """One step's facts from the batches it was computed in."""
+        return cls(sum((p.records for p in parts), ()), sum((p.correct for p in parts), ()))
 
 
 def step_metrics(cap: int, phase: str, iteration: int, max_length: int, facts: RolloutFacts) -> dict[str, float]:

@@ -21,6 +21,7 @@ Only hooks are overridden; ``fit()`` and every pipeline stage stay verl's:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
@@ -35,13 +36,14 @@ from verl.utils.debug import marked_timer
 from verl.workers.utils.padding import response_to_nested
 
 import siri_verl
+from siri_verl.config import SiriConfig
 from siri_verl.integration import run_record
-from siri_verl.integration.agent_loop import CAP_FIELD
 from siri_verl.integration.estimator import BatchTruncation, batch_truncation
 from siri_verl.integration.step_metrics import RolloutFacts, step_metrics
-from siri_verl.integration.truncation import mask_loss_agg_problem, truncation_config_from
-from siri_verl.integration.validation import PerSourceRolloutN, validation_n_from
-from siri_verl.schedule import schedule_from_config
+from siri_verl.integration.truncation import mask_loss_agg_problem
+from siri_verl.integration.validation import PerSourceRolloutN
+from siri_verl.response_record import CAP_FIELD
+from siri_verl.schedule import LengthSchedule
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
@@ -65,27 +67,32 @@ class SiriPPOTrainer(PPOTrainerSync):
     """verl's sync PPO trainer with SIRI's per-step cap, truncation policy, metrics and checkpoints."""
 
     def __init__(self, config):
-        siri_config = OmegaConf.to_container(config.algorithm.siri, resolve=True)
-        problem = mask_loss_agg_problem(truncation_config_from(siri_config).policy,
-                                        config.actor_rollout_ref.actor.loss_agg_mode)
+        siri = SiriConfig.from_run_config(config)  # a bad algorithm.siri fails before verl builds anything
+        problem = mask_loss_agg_problem(siri.truncation, config.actor_rollout_ref.actor.loss_agg_mode)
         if problem:  # the preflight refuses this too; a trainer built another way must not run it either
             raise ValueError(problem)
         super().__init__(config)
-        self.siri_config = siri_config
-        self.siri_schedule = schedule_from_config(self.siri_config, config.data.max_response_length)
-        self.siri_truncation = truncation_config_from(self.siri_config)
-        self.siri_phase_config = self.siri_config.get("phase_checkpoints") or {}
+        self.siri = siri
         self._siri_facts: list[RolloutFacts] = []
         self._siri_last_saved_step: int | None = None
         self._siri_phase_val_metrics: dict[str, float] = {}
 
+    # Read from ``self.config`` on first use, so that a hook also works on a trainer made with
+    # ``object.__new__`` (verl's own unit-test pattern) that has only ``config``.
+    @functools.cached_property
+    def siri(self) -> SiriConfig:
+        return SiriConfig.from_run_config(self.config)
+
+    @functools.cached_property
+    def siri_schedule(self) -> LengthSchedule:
+        return self.siri.length_schedule()
+
     # -- per-benchmark validation n -------------------------------------------------------------
     def _init_dataloader(self):
         super()._init_dataloader()
-        per_source = validation_n_from(OmegaConf.to_container(self.config.algorithm.siri, resolve=True))
-        if per_source:
+        if self.siri.validation_n:
             default_n = self.config.actor_rollout_ref.rollout.val_kwargs.n
-            self.val_dataloader = PerSourceRolloutN(self.val_dataloader, per_source, default_n)
+            self.val_dataloader = PerSourceRolloutN(self.val_dataloader, self.siri.validation_n, default_n)
 
     # -- the cap --------------------------------------------------------------------------------
     def _next_train_batch(self, num_prompts: int | None = None):
@@ -97,26 +104,29 @@ class SiriPPOTrainer(PPOTrainerSync):
     def _compute_advantage(self, batch, metrics: dict):
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
                                select_fields=["extra_fields", "rm_scores"])
-        extra_fields = data.pop("extra_fields").tolist()
         scores = _row_sums(data["rm_scores"]).tolist()
-        padding = [bool(tag.get("is_padding", False)) for tag in batch.tags]
-        real_rows = [row for row, pad in enumerate(padding) if not pad]
-        facts = RolloutFacts.from_samples([extra_fields[r] for r in real_rows], [scores[r] for r in real_rows])
-        self._siri_facts.append(facts)
-
-        # Per-row flags in batch order; synthetic padding rows (their own group, zero reward) count as finished.
-        truncated = torch.zeros(len(batch), dtype=torch.bool)
-        caps = torch.full((len(batch),), self.siri_schedule.cap(self.global_steps), dtype=torch.int64)
-        for position, row in enumerate(real_rows):
-            truncated[row] = facts.truncated[position]
-            caps[row] = facts.caps[position]
-
-        with batch_truncation(BatchTruncation(truncated=truncated, caps=caps)):
+        truncation = self._siri_batch_truncation(data.pop("extra_fields").tolist(), scores, batch.tags)
+        real = torch.tensor([not tag.get("is_padding", False) for tag in batch.tags])
+        with batch_truncation(truncation):
             batch = super()._compute_advantage(batch, metrics)
 
-        if self.siri_truncation.policy == "mask" and truncated.any():
-            self._drop_from_loss(batch, truncated, torch.tensor([not pad for pad in padding]), metrics)
+        if self.siri.truncation == "mask" and truncation.truncated.any():
+            self._drop_from_loss(batch, truncation.truncated, real, metrics)
         return batch
+
+    def _siri_batch_truncation(self, extra_fields: list, scores: list[float], tags: list[dict]) -> BatchTruncation:
+        """Each row's truncation flag and cap in batch order, from the response records; the real rows' records
+        are kept for the step metrics. Synthetic padding rows (verl pads a batch to the data-parallel size; their own
+        group, zero reward, no record) count as finished at the step's cap."""
+        real_rows = [row for row, tag in enumerate(tags) if not tag.get("is_padding", False)]
+        facts = RolloutFacts.from_samples([extra_fields[r] for r in real_rows], [scores[r] for r in real_rows])
+        self._siri_facts.append(facts)
+        truncated = torch.zeros(len(tags), dtype=torch.bool)
+        caps = torch.full((len(tags),), self.siri_schedule.cap(self.global_steps), dtype=torch.int64)
+        for record, row in zip(facts.records, real_rows):
+            truncated[row] = record.truncated
+            caps[row] = record.cap
+        return BatchTruncation(truncated=truncated, caps=caps)
 
     def _drop_from_loss(self, batch, truncated: torch.Tensor, real: torch.Tensor, metrics: dict) -> None:
         """``mask`` policy: zero the truncated rows' response/loss masks in TransferQueue.
@@ -139,15 +149,14 @@ class SiriPPOTrainer(PPOTrainerSync):
     # -- metrics --------------------------------------------------------------------------------
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
         super()._compute_metrics(batch, metrics, timing_raw, global_steps=global_steps, epoch=epoch)
-        facts = RolloutFacts(*(sum((getattr(f, name) for f in self._siri_facts), ())
-                               for name in ("caps", "truncated", "lengths", "correct")))
+        facts = RolloutFacts.concat(self._siri_facts)
         self._siri_facts = []
         point = self.siri_schedule.point(global_steps)
         metrics.update(step_metrics(point.cap, point.phase, point.iteration, self.siri_schedule.max_length, facts))
         metrics.update(self._siri_phase_val_metrics)
         self._siri_phase_val_metrics = {}
         checkpoint = self.siri_schedule.checkpoint_at(global_steps)
-        if checkpoint is not None and self.siri_phase_config.get("enable", True):
+        if checkpoint is not None and self.siri.phase_checkpoints.enable:
             val = {k: v for k, v in metrics.items() if k.startswith("val-")}
             if val:
                 run_record.record_phase_validation(self.config.trainer.default_local_dir, checkpoint.name, val)
@@ -160,12 +169,12 @@ class SiriPPOTrainer(PPOTrainerSync):
 
     def on_step_end(self):
         checkpoint = self.siri_schedule.checkpoint_at(self.global_steps)
-        phase_enabled = checkpoint is not None and self.siri_phase_config.get("enable", True)
+        phase_enabled = checkpoint is not None and self.siri.phase_checkpoints.enable
         if phase_enabled and self._siri_last_saved_step != self.global_steps:
             with marked_timer("save_checkpoint", self.timing_raw, color="green"):
                 self._save_checkpoint()
         super().on_step_end()  # weights to the rollout before validating them
-        if phase_enabled and self.siri_phase_config.get("validate", True) and not self._fit_validates_now():
+        if phase_enabled and self.siri.phase_checkpoints.validate and not self._fit_validates_now():
             with marked_timer("testing", self.timing_raw, color="green"):
                 self.on_validate_begin()
                 self._siri_phase_val_metrics = self._validate()
@@ -182,7 +191,7 @@ class SiriPPOTrainer(PPOTrainerSync):
         super()._save_checkpoint()
         self._siri_last_saved_step = self.global_steps
         checkpoint = self.siri_schedule.checkpoint_at(self.global_steps)
-        if checkpoint is not None and self.siri_phase_config.get("enable", True):
+        if checkpoint is not None and self.siri.phase_checkpoints.enable:
             target = run_record.record_phase_checkpoint(
                 self.config.trainer.default_local_dir, step_folder, name=checkpoint.name, step=checkpoint.step,
                 kind=checkpoint.kind, iteration=checkpoint.iteration, cap=self.siri_schedule.cap(checkpoint.step),
@@ -193,7 +202,7 @@ class SiriPPOTrainer(PPOTrainerSync):
     def _load_checkpoint(self):
         folder = run_record.resume_folder(OmegaConf.to_container(self.config.trainer, resolve=True))
         if folder is not None:
-            logger.info("SIRI resume check: %s", run_record.check_resume(folder, self.siri_config))
+            logger.info("SIRI resume check: %s", run_record.check_resume(folder, self.siri))
         super()._load_checkpoint()
 
 

@@ -1,5 +1,5 @@
-"""What happens to a response that hit the step's length cap: detection, the policy switch, and
-the truncation-aware GRPO advantage.
+"""What happens to a response that hit the step's length cap: the policy switch and the truncation-aware
+GRPO advantage (whether a response was truncated is decided in ``siri_verl.response_record``).
 
 Pure torch (no Ray, no verl), so the maths is tested directly; ``siri_verl.integration.estimator`` is
 the thin verl hook that calls :func:`siri_grpo_advantages`.
@@ -34,13 +34,14 @@ value for whatever scores the group has (all zero when no truncated response had
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Hashable, Sequence
 
 import torch
 
-TRUNCATION_POLICIES = ("paper", "zero", "mask", "exclude_from_baseline", "soft")
-CONFIG_PREFIX = "algorithm.siri"
+from siri_verl.config import PREFIX as CONFIG_PREFIX
+from siri_verl.config import TRUNCATION_POLICIES, SoftOverlongConfig, SiriConfigError
+
 LOSS_AGG_KEY = "actor_rollout_ref.actor.loss_agg_mode"
 
 # verl 0.9.1 ``agg_loss`` (verl/trainer/ppo/core_algos.py) and the denominators its callers pass:
@@ -52,55 +53,6 @@ LOSS_AGG_KEY = "actor_rollout_ref.actor.loss_agg_mode"
 #                * dp_size, global_batch_size = ppo_mini_batch_size * rollout.n, a constant set per update
 #                (trainer/ppo/v1/trainer_base.py, _update_actor) -> a zeroed row stays in the denominator.
 MASK_LOSS_AGG_MODES = ("token-mean", "token-sum")
-
-
-class TruncationConfigError(ValueError):
-    """A truncation setting is invalid; the message names the config key, the value and the fix."""
-
-
-@dataclass(frozen=True)
-class TruncationConfig:
-    """``algorithm.siri.truncation`` and ``algorithm.siri.soft_overlong``."""
-
-    policy: str = field(default="paper", metadata={"help": "One of " + ", ".join(TRUNCATION_POLICIES) + "."})
-    soft_buffer_fraction: float = field(
-        default=0.2,
-        metadata={
-            "help": "soft only: the overlong buffer as a fraction of the current cap (DAPO: 4096 of 20480 = 0.2). "
-            "Must be in (0, 1)."
-        },
-    )
-    soft_penalty_factor: float = field(
-        default=1.0, metadata={"help": "soft only: the penalty reached at the cap (DAPO: 1.0)."}
-    )
-
-    def soft_buffer_tokens(self, cap: int) -> int:
-        """The overlong buffer in tokens for a response capped at ``cap`` (at least 1)."""
-        return max(1, int(round(self.soft_buffer_fraction * cap)))
-
-
-def truncation_config_from(siri_config: Mapping[str, Any] | None) -> TruncationConfig:
-    """Read and validate the policy from the ``algorithm.siri`` block; raise naming the key."""
-    siri_config = siri_config or {}
-    policy = siri_config.get("truncation", "paper")
-    if policy not in TRUNCATION_POLICIES:
-        raise TruncationConfigError(
-            f"{CONFIG_PREFIX}.truncation={policy!r}: unknown truncation policy; choose one of "
-            f"{', '.join(TRUNCATION_POLICIES)}"
-        )
-    soft = siri_config.get("soft_overlong") or {}
-    fraction = soft.get("buffer_fraction", 0.2)
-    factor = soft.get("penalty_factor", 1.0)
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
-        raise TruncationConfigError(
-            f"{CONFIG_PREFIX}.soft_overlong.buffer_fraction={fraction!r}: must be a number in (0, 1); the buffer "
-            "is this fraction of the current cap (0.2 = DAPO's 4096 of 20480)"
-        )
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
-        raise TruncationConfigError(
-            f"{CONFIG_PREFIX}.soft_overlong.penalty_factor={factor!r}: must be a number >= 0 (DAPO: 1.0)"
-        )
-    return TruncationConfig(policy=policy, soft_buffer_fraction=float(fraction), soft_penalty_factor=float(factor))
 
 
 def mask_loss_agg_problem(policy: str, loss_agg_mode: str | None) -> str | None:
@@ -121,26 +73,15 @@ def mask_loss_agg_problem(policy: str, loss_agg_mode: str | None) -> str | None:
     )
 
 
-def is_truncated(response_ids: Sequence[int], cap: int, stop_token_ids: Collection[int]) -> bool:
-    """A response is truncated when it reached ``cap`` tokens without ending on a stop (EOS) token.
-
-    Engines report a length stop as an ordinary completion (vLLM maps ``length`` to ``completed``), so
-    this is decided from the tokens. A response that ends on EOS exactly at the cap finished.
-    """
-    if cap < 1:
-        raise ValueError(f"cap must be >= 1, got {cap}")
-    return len(response_ids) >= cap and (len(response_ids) == 0 or response_ids[-1] not in stop_token_ids)
-
-
 def soft_overlong_penalty(
-    response_lengths: torch.Tensor, caps: torch.Tensor, config: TruncationConfig
+    response_lengths: torch.Tensor, caps: torch.Tensor, soft: SoftOverlongConfig
 ) -> torch.Tensor:
     """DAPO's soft overlong punishment, per sample, against each sample's own cap (<= 0)."""
     caps = caps.to(torch.float64)
-    buffers = torch.clamp(torch.round(caps * config.soft_buffer_fraction), min=1.0)
+    buffers = torch.clamp(torch.round(caps * soft.buffer_fraction), min=1.0)
     expected = caps - buffers
     overshoot = response_lengths.to(torch.float64) - expected
-    return torch.clamp(-overshoot / buffers * config.soft_penalty_factor, max=0.0)
+    return torch.clamp(-overshoot / buffers * soft.penalty_factor, max=0.0)
 
 
 def _group_rows(index: Sequence[Hashable]) -> dict[Hashable, list[int]]:
@@ -201,23 +142,23 @@ def siri_grpo_advantages(
     scores: torch.Tensor,
     index: Sequence[Hashable],
     truncated: torch.Tensor | None,
-    config: TruncationConfig,
+    policy: str,
     *,
+    soft: SoftOverlongConfig = SoftOverlongConfig(),
     response_lengths: torch.Tensor | None = None,
     caps: torch.Tensor | None = None,
     norm_by_std: bool = True,
     epsilon: float = 1e-6,
 ) -> SiriAdvantage:
-    """The SIRI GRPO advantage of each response under the configured truncation policy.
+    """The SIRI GRPO advantage of each response under the truncation ``policy`` (``algorithm.siri.truncation``).
 
     ``scores``: (bs,) summed rewards; ``index``: the GRPO group of each row (verl's ``uid``);
     ``truncated``: (bs,) bool, reached the cap without EOS (required for every policy but ``paper``);
-    ``response_lengths`` / ``caps``: (bs,) tokens generated and the cap each response ran under
-    (required for ``soft``).
+    ``soft``: ``algorithm.siri.soft_overlong``; ``response_lengths`` / ``caps``: (bs,) tokens generated and the
+    cap each response ran under (required for ``soft``).
     """
-    policy = config.policy
     if policy not in TRUNCATION_POLICIES:
-        raise TruncationConfigError(f"{CONFIG_PREFIX}.truncation={policy!r}: unknown truncation policy")
+        raise SiriConfigError(f"{CONFIG_PREFIX}.truncation", "unknown truncation policy", policy)
     batch_size = scores.shape[0]
     if policy != "paper":
         if truncated is None:
@@ -246,6 +187,6 @@ def siri_grpo_advantages(
     else:  # soft
         if response_lengths is None or caps is None:
             raise ValueError(f"{CONFIG_PREFIX}.truncation='soft' needs each response's length and cap")
-        shaped = shaped + soft_overlong_penalty(response_lengths, caps, config).to(shaped.dtype)
+        shaped = shaped + soft_overlong_penalty(response_lengths, caps, soft).to(shaped.dtype)
         advantages = grpo_normalise(shaped, index, norm_by_std, epsilon)
     return SiriAdvantage(advantages=advantages, keep_in_loss=keep, shaped_scores=shaped)

@@ -15,7 +15,8 @@ Nothing in verl writes that field, so ``SiriPPOTrainer`` wraps verl's validation
       siri:
         validation_n: {aime24: 32, aime25: 32, amc23: 32, math500: 4}
 
-Sources not listed keep ``val_kwargs.n``; ``null`` (the default) changes nothing. Training batches are never
+Sources not listed keep ``val_kwargs.n``; ``null`` (the default) changes nothing. The mapping is validated with
+the rest of ``algorithm.siri`` by ``siri_verl.config.SiriConfig``. Training batches are never
 touched (a per-row n there would break verl's GRPO mini-batch arithmetic).
 """
 
@@ -25,29 +26,10 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from siri_verl.config import SiriConfigError
+
 ROLLOUT_N_FIELD = "__rollout_n__"
 CONFIG_KEY = "algorithm.siri.validation_n"
-
-
-class ValidationNConfigError(ValueError):
-    """``algorithm.siri.validation_n`` is malformed; the message names the key and the fix."""
-
-
-def validation_n_from(siri_config: Mapping[str, Any] | None) -> dict[str, int]:
-    """The ``{data_source: n}`` mapping of ``algorithm.siri.validation_n`` (empty when null), validated."""
-    value = (siri_config or {}).get("validation_n")
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ValidationNConfigError(
-            f"{CONFIG_KEY}={value!r}: must be a mapping from data_source to samples per prompt, e.g. "
-            "{aime24: 32, math500: 4}, or null")
-    result: dict[str, int] = {}
-    for source, n in value.items():
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValidationNConfigError(f"{CONFIG_KEY}.{source}={n!r}: must be an integer >= 1")
-        result[str(source)] = n
-    return result
 
 
 def add_rollout_n(batch: dict[str, Any], per_source: Mapping[str, int], default_n: int) -> dict[str, Any]:
@@ -59,9 +41,8 @@ def add_rollout_n(batch: dict[str, Any], per_source: Mapping[str, int], default_
         return batch
     sources = batch.get("data_source")
     if sources is None:
-        raise ValidationNConfigError(
-            f"{CONFIG_KEY} is set but the validation rows have no data_source column to look it up by; "
-            f"set {CONFIG_KEY}=null")
+        raise SiriConfigError(CONFIG_KEY, "is set but the validation rows have no data_source column to look it "
+                                          f"up by; set {CONFIG_KEY}=null")
     values = [per_source.get(str(source), int(default_n)) for source in sources]
     batch[ROLLOUT_N_FIELD] = np.fromiter(values, dtype=object, count=len(values))
     return batch

@@ -4,20 +4,21 @@ Use it in verl with::
 
     reward.custom_reward_function.path=pkg://siri_verl.reward
     reward.custom_reward_function.name=compute_score
-    +reward.custom_reward_function.reward_kwargs.truncated_score=as_is   # or zero
+    +reward.custom_reward_function.reward_kwargs.think_mode=require   # optional, see RewardOptions
 
-See docs/reward.md for the rule, the options and the result keys.
+The reward grades the response as it stands and reports whether it hit its cap (``truncated``, ``cap``);
+what a truncated response is worth is ``algorithm.siri.truncation`` (docs/integration.md). See docs/reward.md
+for the rule, the options and the result keys.
 """
 
 from siri_verl.reward.extraction import THINK_MODES, Extraction, extract_answer, last_boxed_content
 from siri_verl.reward.math_reward import (
     GOLD_STATUSES,
     RESULT_KEYS,
-    TRUNCATED_SCORE_POLICIES,
+    RewardOptionError,
     RewardOptions,
     check_ground_truths,
     compute_score,
-    register_truncated_score_policy,
     score_batch,
 )
 
@@ -25,13 +26,12 @@ __all__ = [
     "GOLD_STATUSES",
     "RESULT_KEYS",
     "THINK_MODES",
-    "TRUNCATED_SCORE_POLICIES",
     "Extraction",
+    "RewardOptionError",
     "RewardOptions",
     "check_ground_truths",
     "compute_score",
     "extract_answer",
     "last_boxed_content",
-    "register_truncated_score_policy",
     "score_batch",
 ]

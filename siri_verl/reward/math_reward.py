@@ -12,57 +12,48 @@ literals compared exactly, other number literals (decimal, scientific, integer f
 math-verify in a killable worker process with a hard time limit, which compares symbolically only when
 both parses account for the whole answer. Nothing here raises on model output: a timeout, a refused, an
 unparsable or a partly parsed answer scores 0 and says why in ``reason``.
+
+The reward applies no truncation policy: it reports whether the response hit its cap (``truncated``, ``cap``,
+read from the response record the SIRI agent loop writes, ``siri_verl.response_record``), and what happens
+to truncated responses is the one setting ``algorithm.siri.truncation`` (``siri_verl.integration.truncation``).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
+from siri_verl.answers import InvalidAnswerError, normalize_ground_truth
+from siri_verl.errors import ConfigKeyError
+from siri_verl.response_record import CAP_FIELD, TRUNCATED_FIELD
 from siri_verl.reward.extraction import THINK_MODES, extract_answer
 from siri_verl.reward.normalize import integer_value, normalize_answer, numbers_verdict, numeric_value
 from siri_verl.reward.notation import PreparedAnswer, hopeless_reason, prepare_answer, units_differ
 from siri_verl.reward.verifier import Verdict, shared_pool
 
-# ---------------------------------------------------------------------------------------------------
-# Truncated-response policies (reward kwarg ``truncated_score``).
-# A policy maps (score graded from the text as it stands, whether the rollout hit its cap) to the reward.
-# Register more with ``register_truncated_score_policy`` (e.g. a soft overlong punishment).
-# ---------------------------------------------------------------------------------------------------
-TruncatedScorePolicy = Callable[[float, bool], float]
-TRUNCATED_SCORE_POLICIES: dict[str, TruncatedScorePolicy] = {}
-TRUNCATED_SCORE_HELP: dict[str, str] = {}
+REWARD_KWARGS_KEY = "reward.custom_reward_function.reward_kwargs"
 
 
-def register_truncated_score_policy(name: str, help_text: str):
-    """Decorator: make ``truncated_score=name`` select the decorated policy."""
+class RewardOptionError(ConfigKeyError, TypeError):
+    """A bad reward option; ``key`` is its full dotted key (``reward.custom_reward_function.reward_kwargs.<option>``).
 
-    def decorator(policy: TruncatedScorePolicy) -> TruncatedScorePolicy:
-        if name in TRUNCATED_SCORE_POLICIES:
-            raise ValueError(f"truncated_score policy {name!r} is already registered")
-        TRUNCATED_SCORE_POLICIES[name] = policy
-        TRUNCATED_SCORE_HELP[name] = help_text
-        return policy
-
-    return decorator
+    Also a ``TypeError``, as Python raises for an unknown keyword argument, so callers catching either work."""
 
 
-@register_truncated_score_policy(
-    "as_is", "grade the clipped response as it stands (the paper): a complete correct answer before the cap scores 1"
-)
-def _grade_as_is(score: float, truncated: bool) -> float:
-    return score
-
-
-@register_truncated_score_policy("zero", "0 for every response that hit its cap, whatever it contains")
-def _zero_if_truncated(score: float, truncated: bool) -> float:
-    return 0.0 if truncated else score
-
+# Options that no longer exist, with what replaced them (checked before "not an option": the user reads the
+# migration hint).
+REMOVED_OPTIONS = {
+    "truncated_score": (
+        "was removed: truncation is one setting, algorithm.siri.truncation (zero = the old truncated_score=zero, "
+        "needs algorithm.adv_estimator=siri_grpo; paper = the old as_is); delete the reward kwarg "
+        "(docs/integration.md)"
+    ),
+}
 
 # Keys verl may add to the call that are not reward options (reward-loop managers with a reward router).
 _VERL_CALL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
@@ -78,8 +69,6 @@ class RewardOptions:
     think_mode: where the answer is searched: "require" (after ``</think>``; none -> 0, the DeepScaleR/SIRI
         rule), "optional" (after ``</think>`` if present, else everywhere) or "ignore" (models without
         think tags).
-    truncated_score: policy for responses that hit their cap (``extra_info["siri_truncated"]``): "as_is"
-        (default, the paper) or "zero"; see ``TRUNCATED_SCORE_POLICIES``.
     timeout_s: hard wall-clock limit per math-verify comparison, in seconds; on expiry the worker process
         is killed and the answer scores 0 with reason "timeout". The default, 4, covers the slowest
         comparison of a legitimate benchmark answer measured on a busy 2-core machine (3.5 s) and keeps
@@ -90,26 +79,22 @@ class RewardOptions:
     """
 
     think_mode: str = "require"
-    truncated_score: str = "as_is"
     timeout_s: float = 4.0
     verify_workers: int = 0
     memory_limit_mb: int = 4096
 
     def __post_init__(self) -> None:
-        prefix = "reward.custom_reward_function.reward_kwargs"
-        if self.think_mode not in THINK_MODES:
-            raise ValueError(f"{prefix}.think_mode={self.think_mode!r}: choose one of {sorted(THINK_MODES)}")
-        if self.truncated_score not in TRUNCATED_SCORE_POLICIES:
-            raise ValueError(
-                f"{prefix}.truncated_score={self.truncated_score!r}: choose one of "
-                f"{sorted(TRUNCATED_SCORE_POLICIES)}"
-            )
+        if not isinstance(self.think_mode, str) or self.think_mode not in THINK_MODES:
+            self._refuse("think_mode", f"choose one of {sorted(THINK_MODES)}")
         if not (isinstance(self.timeout_s, (int, float)) and math.isfinite(self.timeout_s) and self.timeout_s > 0):
-            raise ValueError(f"{prefix}.timeout_s={self.timeout_s!r}: must be a positive number of seconds")
+            self._refuse("timeout_s", "must be a positive number of seconds")
         if not isinstance(self.verify_workers, int) or self.verify_workers < 0:
-            raise ValueError(f"{prefix}.verify_workers={self.verify_workers!r}: must be an int >= 0 (0 = auto)")
+            self._refuse("verify_workers", "must be an int >= 0 (0 = auto)")
         if not isinstance(self.memory_limit_mb, int) or self.memory_limit_mb < 0:
-            raise ValueError(f"{prefix}.memory_limit_mb={self.memory_limit_mb!r}: must be an int >= 0 (0 = none)")
+            self._refuse("memory_limit_mb", "must be an int >= 0 (0 = none)")
+
+    def _refuse(self, option: str, problem: str) -> NoReturn:
+        raise RewardOptionError(f"{REWARD_KWARGS_KEY}.{option}", problem, getattr(self, option))
 
     @property
     def num_workers(self) -> int:
@@ -117,15 +102,24 @@ class RewardOptions:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> RewardOptions:
-        """Options from reward kwargs; an unknown key raises naming it and the valid ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known - _VERL_CALL_KWARGS)
+        """Options from reward kwargs. Raises :class:`RewardOptionError` keyed by the option: for a removed option
+        naming the setting that replaced it (``REMOVED_OPTIONS``), for an unknown one listing the valid ones."""
+        known = sorted(f.name for f in fields(cls))
+        removed = sorted(set(kwargs) & set(REMOVED_OPTIONS))
+        if removed:
+            raise RewardOptionError(f"{REWARD_KWARGS_KEY}.{removed[0]}", REMOVED_OPTIONS[removed[0]])
+        unknown = sorted(set(kwargs) - set(known) - _VERL_CALL_KWARGS)
         if unknown:
-            raise TypeError(
-                f"unknown SIRI reward option(s) {unknown} in reward.custom_reward_function.reward_kwargs; "
-                f"valid options: {sorted(known)}"
+            also = f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""
+            raise RewardOptionError(
+                f"{REWARD_KWARGS_KEY}.{unknown[0]}",
+                f"is not an option of siri_verl.reward.compute_score{also}; valid options: {', '.join(known)} "
+                "(docs/reward.md)",
             )
-        return _options_cached(tuple(sorted((k, v) for k, v in kwargs.items() if k in known)))
+        options = tuple(sorted((k, v) for k, v in kwargs.items() if k in known))
+        if all(isinstance(value, Hashable) for _, value in options):
+            return _options_cached(options)
+        return cls(**dict(options))  # a list or dict value (from the YAML): refused by the checks, uncached
 
 
 @lru_cache(maxsize=64)
@@ -138,8 +132,6 @@ def _ground_truth_string(ground_truth: Any) -> str:
         return ground_truth.strip()
     # Prepared parquet stores strings; other stored types (int, 27.0, lists) are converted here only as
     # a fallback for data not produced by data_prep/prepare.py.
-    from siri_verl.data.answers import InvalidAnswerError, normalize_ground_truth
-
     try:
         return normalize_ground_truth(ground_truth)
     except InvalidAnswerError:
@@ -147,10 +139,12 @@ def _ground_truth_string(ground_truth: Any) -> str:
 
 
 def _truncation_info(extra_info: Mapping[str, Any] | None) -> tuple[bool, int | None]:
+    """(truncated, cap) as far as ``extra_info`` carries the SIRI response record: a reward called outside a SIRI
+    rollout (no record, or only the flag) still grades, reporting not truncated / no cap for what is missing."""
     if not extra_info:
         return False, None
-    truncated = bool(extra_info.get("siri_truncated", False))
-    cap = extra_info.get("siri_cap")
+    truncated = bool(extra_info.get(TRUNCATED_FIELD, False))
+    cap = extra_info.get(CAP_FIELD)
     try:
         cap = None if cap is None else int(cap)
     except (TypeError, ValueError):
@@ -231,20 +225,15 @@ class _Pending:
         self.equal = verdict.equal
         self.reason = verdict.reason
 
-    def result(self, options: RewardOptions) -> dict:
-        graded = 1.0 if self.equal else 0.0
-        score = TRUNCATED_SCORE_POLICIES[options.truncated_score](graded, self.truncated)
-        reason = self.reason or ("correct" if self.equal else "wrong_answer")
-        if score != graded and self.truncated:
-            reason = f"truncated_{options.truncated_score}"
+    def result(self) -> dict:
         return {
-            "score": float(score),
+            "score": 1.0 if self.equal else 0.0,
             "acc": bool(self.equal),
             "pred": self.pred,
             "has_answer": self.has_answer,
             "truncated": self.truncated,
             "cap": self.cap,
-            "reason": reason,
+            "reason": self.reason or ("correct" if self.equal else "wrong_answer"),
         }
 
 
@@ -261,20 +250,22 @@ def compute_score(
         data_source: dataset name (not used for grading; every source is graded the same way).
         solution_str: the decoded response, already clipped at the rollout cap.
         ground_truth: the prepared answer string (``reward_model.ground_truth``).
-        extra_info: per-sample info; ``siri_truncated`` (bool) and ``siri_cap`` (int) are reported.
+        extra_info: per-sample info; the response record's truncation flag and cap
+            (``siri_verl.response_record``) are reported, not applied.
         **kwargs: ``RewardOptions`` fields from ``reward.custom_reward_function.reward_kwargs``.
 
     Returns:
-        dict with keys ``RESULT_KEYS``: ``score`` (1.0/0.0 after the truncation policy), ``acc`` (the
-        extracted answer is correct), ``pred``, ``has_answer``, ``truncated``, ``cap`` (None when not
-        set) and ``reason`` ("correct", "wrong_answer", "no_think_end", "no_boxed_answer", "timeout", ...).
+        dict with keys ``RESULT_KEYS``: ``score`` (1.0 when the extracted answer is correct, else 0.0,
+        truncated or not: ``algorithm.siri.truncation`` decides what a truncated response is worth),
+        ``acc`` (the same as a bool), ``pred``, ``has_answer``, ``truncated``, ``cap`` (None when not set)
+        and ``reason`` ("correct", "wrong_answer", "no_think_end", "no_boxed_answer", "timeout", ...).
     """
     options = RewardOptions.from_kwargs(kwargs)
     pending = _Pending(solution_str, ground_truth, extra_info, options)
     if pending.equal is None:
         pool = shared_pool(options.num_workers, options.timeout_s, options.memory_limit_mb)
         pending.resolve(pool.check(pending.gold_value, pending.pred_value))
-    return pending.result(options)
+    return pending.result()
 
 
 def score_batch(
@@ -315,7 +306,7 @@ def score_batch(
             for group, verdicts in zip(groups, results):
                 for item, verdict in zip(group, verdicts):
                     item.resolve(verdict)
-    return [p.result(options) for p in pending]
+    return [p.result() for p in pending]
 
 
 # Why a ground truth can only be string-matched (``check_ground_truths``).

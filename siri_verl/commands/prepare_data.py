@@ -1,4 +1,4 @@
-"""Command line of data prep (``python data_prep/prepare.py ...`` or ``siri-verl prepare-data ...``).
+"""``siri-verl prepare-data`` (also ``python data_prep/prepare.py``): training and evaluation sets as verl parquet.
 
     prepare.py NAME --output FILE.parquet [--input PATH]      one dataset (hub when --input is omitted)
     prepare.py all --input-dir DIR --output-dir DIR           the local training subset (as
@@ -189,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python data_prep/prepare.py``: the same command with its own parser (prog ``prepare.py``)."""
     parser = argparse.ArgumentParser(prog="prepare.py", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -1,8 +1,13 @@
 """``siri-verl schedule``: preview the rollout-length cap L(t) of a recipe, or of a schedule given by flags.
 
     siri-verl schedule recipes/siri_1.5b.yaml --plot schedule.png
-    siri-verl schedule recipes/siri_1.5b.yaml algorithm.siri.schedule.period=480
+    siri-verl schedule recipes/siri_1.5b_stair.sh algorithm.siri.schedule.period=480
     siri-verl schedule --kind cosine --min 8192 --max 16384 --period 640 --steps 1920 --format csv
+
+A recipe (``.sh`` as it would launch, or ``.yaml``) is composed by ``siri_verl.recipe_config``, as
+``siri-verl check`` composes it. The schedule flags are generated from ``siri_verl.schedule.ScheduleConfig``:
+one ``--<field-name>`` per field (plus the field's ``metadata["cli_aliases"]``, e.g. ``--min``), with the
+field's help; a field added there appears here.
 
 Output columns: ``step,cap,phase,iteration`` for steps 1..steps (0..steps with ``--from 0``). The table
 format shows every ``--every`` steps, every checkpoint step and, around every step where the cap jumps (stair,
@@ -15,36 +20,45 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import sys
+import typing
 from dataclasses import asdict
 from pathlib import Path
 
-from siri_verl.schedule import KINDS, LengthSchedule, ScheduleConfigError, schedule_from_config
+from siri_verl.schedule import (
+    CONFIG_PREFIX,
+    INTERPOLATIONS,
+    KINDS,
+    LengthSchedule,
+    ScheduleConfig,
+    ScheduleConfigError,
+    schedule_from_config,
+)
 
 FORMATS = ("table", "csv", "json")
+# ScheduleConfig fields whose value is one of a fixed set
+FIELD_CHOICES = {"kind": KINDS, "interpolation": INTERPOLATIONS}
+
+
+class UsageError(ValueError):
+    """The command line mixes or misses its inputs (a recipe and flags, overrides without a recipe ...)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "recipe", nargs="?", help="recipe YAML whose algorithm.siri.schedule to preview (or use the flags)"
+        "recipe", nargs="?",
+        help="recipe (.sh as it would launch, or .yaml) whose algorithm.siri.schedule to preview (or use the flags)",
     )
     parser.add_argument(
         "overrides", nargs="*", help="hydra overrides applied to the recipe, e.g. algorithm.siri.schedule.period=480"
     )
-    flags = parser.add_argument_group("schedule from flags (instead of a recipe)")
-    flags.add_argument("--kind", choices=KINDS, help="schedule kind")
-    flags.add_argument("--min", type=int, dest="min_length", help="L_min in tokens")
-    flags.add_argument("--max", type=int, dest="max_length", help="L_max in tokens")
-    flags.add_argument("--period", type=int, help="T, steps per compression+expansion cycle")
-    flags.add_argument("--cycles", type=int, dest="num_cycles", help="number of cycles (instead of --steps)")
-    flags.add_argument("--warmup", type=int, default=0, dest="warmup_steps", help="steps held at max first")
-    flags.add_argument("--multiple-of", type=int, dest="multiple_of", help="round caps down to a multiple of this")
-    flags.add_argument(
-        "--knots", help="piecewise knots as STEP:CAP,STEP:CAP,... e.g. 1:8192,321:16384"
-    )
-    flags.add_argument("--interpolation", choices=("hold", "linear"), default="hold", help="piecewise: between knots")
+    flags = parser.add_argument_group(
+        "schedule from flags (instead of a recipe; the fields of algorithm.siri.schedule, docs/config.md)")
+    for config_field in dataclasses.fields(ScheduleConfig):
+        add_field_flag(flags, config_field)
     output = parser.add_argument_group("output")
     output.add_argument(
         "--steps", type=int, help="last step shown; with flags also the run length (default: the schedule's total)"
@@ -61,45 +75,85 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_knots(text: str) -> list[list[int]]:
+    """``--knots 1:8192,321:16384`` -> ``[[1, 8192], [321, 16384]]``."""
     try:
         return [[int(part) for part in knot.split(":")] for knot in text.split(",") if knot.strip()]
     except ValueError as error:
-        raise ScheduleConfigError(f"--knots={text!r}: expected STEP:CAP,STEP:CAP,... ({error})") from None
+        raise ScheduleConfigError(
+            f"{CONFIG_PREFIX}.knots", f"--knots={text!r}: expected STEP:CAP,STEP:CAP,... ({error})") from None
+
+
+# ScheduleConfig fields that are not a plain int/float/str: the flag's metavar, and the parser of its text
+# (applied after argparse, so a bad value is reported like any other schedule error)
+FIELD_PARSERS = {"knots": ("STEP:CAP,...", _parse_knots)}
+FIELD_TYPES = typing.get_type_hints(ScheduleConfig)
+
+
+def _is_optional(config_field: dataclasses.Field) -> bool:
+    return type(None) in typing.get_args(FIELD_TYPES[config_field.name])
+
+
+def add_field_flag(group, config_field: dataclasses.Field) -> None:
+    """One flag for a ``ScheduleConfig`` field: ``--<name with dashes>`` plus ``metadata["cli_aliases"]``,
+    help = ``metadata["help"]``. The flag defaults to None, so only flags given on the command line are used."""
+    hint = FIELD_TYPES[config_field.name]
+    if config_field.name in FIELD_PARSERS:
+        value_type, metavar = str, FIELD_PARSERS[config_field.name][0]
+    else:
+        value_type = next(arg for arg in (*typing.get_args(hint), hint) if arg is not type(None))
+        if value_type not in (int, float, str):
+            raise TypeError(f"ScheduleConfig.{config_field.name}: no flag parser for {hint}; add one to FIELD_PARSERS")
+        metavar = None
+    if config_field.name == "kind":  # the one flag without which the flags describe no schedule
+        default = " (required without a recipe)"
+    else:
+        default = "" if _is_optional(config_field) else f" (default: {config_field.default})"
+    group.add_argument(
+        f"--{config_field.name.replace('_', '-')}", *config_field.metadata.get("cli_aliases", ()),
+        dest=config_field.name, type=value_type, metavar=metavar, choices=FIELD_CHOICES.get(config_field.name),
+        help=config_field.metadata["help"] + default,
+    )
+
+
+def schedule_block_from_flags(args: argparse.Namespace) -> dict:
+    """The ``algorithm.siri.schedule`` block the flags describe. A flag not given is null for a field that may be
+    null (validation then says what is missing) and the field's default otherwise; without ``--total-steps`` or
+    ``--cycles`` the run is ``--steps`` long."""
+    block = {}
+    for config_field in dataclasses.fields(ScheduleConfig):
+        value = getattr(args, config_field.name)
+        if value is None and not _is_optional(config_field):
+            value = config_field.default
+        elif value is not None and config_field.name in FIELD_PARSERS:
+            value = FIELD_PARSERS[config_field.name][1](value)
+        block[config_field.name] = value
+    if block["total_steps"] is None and block["num_cycles"] is None:
+        block["total_steps"] = args.steps
+    return block
 
 
 def schedule_from_args(args: argparse.Namespace) -> LengthSchedule:
-    flag_names = ("kind", "min_length", "max_length", "period", "num_cycles", "multiple_of", "knots")
-    used_flags = [name for name in flag_names if getattr(args, name) is not None]
+    used_flags = [f.name for f in dataclasses.fields(ScheduleConfig) if getattr(args, f.name) is not None]
     if args.recipe:
         if used_flags:
-            raise ScheduleConfigError(
-                f"give either a recipe or schedule flags, not both (got {args.recipe} and --{used_flags[0]}); "
-                "change a recipe's schedule with overrides such as algorithm.siri.schedule.period=480"
+            raise UsageError(
+                f"give either a recipe or schedule flags, not both (got {args.recipe} and "
+                f"--{used_flags[0].replace('_', '-')}); change a recipe's schedule with overrides such as "
+                f"{CONFIG_PREFIX}.period=480",
             )
-        from siri_verl.recipe_config import compose_recipe
+        from siri_verl.recipe_config import compose_for_command
 
-        config = compose_recipe(args.recipe, args.overrides)
+        config = compose_for_command(args.recipe, args.overrides)
         siri = config.get("algorithm", {}).get("siri")
         if siri is None:
-            raise ScheduleConfigError(f"{args.recipe} has no algorithm.siri block; does it inherit siri_trainer?")
+            raise ScheduleConfigError(
+                "algorithm.siri", f"{args.recipe} has no algorithm.siri block; does it inherit siri_trainer?")
         return schedule_from_config(siri, config.data.max_response_length)
     if args.overrides:
-        raise ScheduleConfigError(f"overrides {args.overrides} need a recipe YAML as the first argument")
+        raise UsageError(f"overrides {args.overrides} need a recipe (.sh or .yaml) as the first argument")
     if args.kind is None:
-        raise ScheduleConfigError("give a recipe YAML or --kind (with --min/--max/--period/--steps)")
-    block = {
-        "kind": args.kind,
-        "min_length": args.min_length,
-        "max_length": args.max_length,
-        "period": args.period,
-        "num_cycles": args.num_cycles,
-        "total_steps": None if args.num_cycles else args.steps,
-        "warmup_steps": args.warmup_steps,
-        "multiple_of": args.multiple_of,
-        "knots": _parse_knots(args.knots) if args.knots else None,
-        "interpolation": args.interpolation,
-    }
-    return schedule_from_config({"schedule": block})
+        raise UsageError("give a recipe (.sh or .yaml) or --kind (with --min/--max/--period/--steps)")
+    return schedule_from_config({"schedule": schedule_block_from_flags(args)})
 
 
 MAX_JUMPS_SHOWN = 64  # a schedule whose cap changes at more steps than this (cosine) changes smoothly
@@ -193,7 +247,7 @@ def plot(schedule: LengthSchedule, rows: list[dict], path: Path, title: str) -> 
 def run(args: argparse.Namespace) -> int:
     try:
         schedule = schedule_from_args(args)
-    except (ScheduleConfigError, FileNotFoundError, ValueError) as error:
+    except (ValueError, FileNotFoundError) as error:  # ScheduleConfigError, UsageError, RecipeCompositionError
         print(f"siri-verl schedule: error: {error}", file=sys.stderr)
         return 2
     last_step = args.steps or schedule.total_steps

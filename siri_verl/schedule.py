@@ -58,7 +58,7 @@ class ScheduleConfig:
 
     kind: str = field(
         default="cosine",
-        metadata={"help": "One of constant, stair, cosine, stair_cosine, piecewise."},
+        metadata={"help": "One of constant, stair, cosine, stair_cosine, piecewise.", "choices": KINDS},
     )
     min_length: int | None = field(
         default=8192,
@@ -107,7 +107,8 @@ class ScheduleConfig:
     )
     interpolation: str = field(
         default="hold",
-        metadata={"help": "piecewise only: 'hold' (step function) or 'linear' between knots."},
+        metadata={"help": "piecewise only: 'hold' (step function) or 'linear' between knots.",
+                  "choices": INTERPOLATIONS},
     )
 
 

@@ -144,7 +144,7 @@ def test_every_schedule_config_field_has_a_flag_with_its_help():
     import dataclasses
 
     from siri_verl.commands import schedule as command
-    from siri_verl.schedule import ScheduleConfig
+    from siri_verl.schedule import KINDS, ScheduleConfig
 
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
@@ -154,8 +154,9 @@ def test_every_schedule_config_field_has_a_flag_with_its_help():
         flag = "--" + config_field.name.replace("_", "-")
         assert action.option_strings == [flag, *config_field.metadata.get("cli_aliases", ())]
         assert action.help.startswith(config_field.metadata["help"])
+        assert action.choices == config_field.metadata.get("choices")
     assert {alias for a in actions.values() for alias in a.option_strings} >= {"--min", "--max", "--cycles", "--warmup"}
-    assert actions["kind"].choices == command.KINDS
+    assert actions["kind"].choices == KINDS and actions["interpolation"].choices == ("hold", "linear")
 
 
 @pytest.mark.parametrize("spelling", [

@@ -102,26 +102,23 @@ def test_verl_still_reads_a_per_row_rollout_n():
 
 
 @pytest.mark.slow
-def test_siri_trainer_init_dataloader_wraps_verls_validation_loader(tmp_path):
+def test_siri_trainer_init_dataloader_wraps_verls_validation_loader(tmp_path, tiny):
     """SiriPPOTrainer._init_dataloader on verl's own _init_dataloader, composed from the paper recipe."""
     from transformers import AutoTokenizer
 
-    from siri_verl.cpu.tiny import build_random_tiny
     from siri_verl.integration.trainer import SiriPPOTrainer
     from siri_verl.recipe_config import compose_target
 
-    tokenizer, _ = build_random_tiny()
-    tokenizer.save_pretrained(tmp_path / "model")
     data = val_parquet(tmp_path / "val.parquet")
     recipe = REPO / "recipes" / "siri_1.5b.yaml"
     config = compose_target(str(recipe), [
-        f"actor_rollout_ref.model.path={tmp_path / 'model'}", f"data.train_files={data}", f"data.val_files=[{data}]",
+        f"actor_rollout_ref.model.path={tiny / 'model'}", f"data.train_files={data}", f"data.val_files=[{data}]",
         f"trainer.default_local_dir={tmp_path / 'ckpt'}", "data.train_batch_size=2", "data.val_batch_size=4",
         f"+data.cache_dir={tmp_path / 'cache'}", "algorithm.siri.validation_n={aime24: 32, math500: 4}",
         f"actor_rollout_ref.rollout.val_kwargs.n={DEFAULT_N}"])
     trainer = object.__new__(SiriPPOTrainer)  # only the dataloader stage: no workers, no Ray
     trainer.config, trainer.trainer_mode, trainer.parameter_sync_step = config, "sync", 1
-    trainer.tokenizer, trainer.processor = AutoTokenizer.from_pretrained(tmp_path / "model"), None
+    trainer.tokenizer, trainer.processor = AutoTokenizer.from_pretrained(tiny / "model"), None
     trainer._init_dataloader()
     assert isinstance(trainer.val_dataloader, PerSourceRolloutN)
     seen = sorted((str(s), int(n)) for b in trainer.val_dataloader

@@ -28,10 +28,9 @@ import typing
 from dataclasses import asdict
 from pathlib import Path
 
+from siri_verl.config import SiriConfig
 from siri_verl.schedule import (
     CONFIG_PREFIX,
-    INTERPOLATIONS,
-    KINDS,
     LengthSchedule,
     ScheduleConfig,
     ScheduleConfigError,
@@ -39,8 +38,6 @@ from siri_verl.schedule import (
 )
 
 FORMATS = ("table", "csv", "json")
-# ScheduleConfig fields whose value is one of a fixed set
-FIELD_CHOICES = {"kind": KINDS, "interpolation": INTERPOLATIONS}
 
 
 class UsageError(ValueError):
@@ -110,7 +107,7 @@ def add_field_flag(group, config_field: dataclasses.Field) -> None:
         default = "" if _is_optional(config_field) else f" (default: {config_field.default})"
     group.add_argument(
         f"--{config_field.name.replace('_', '-')}", *config_field.metadata.get("cli_aliases", ()),
-        dest=config_field.name, type=value_type, metavar=metavar, choices=FIELD_CHOICES.get(config_field.name),
+        dest=config_field.name, type=value_type, metavar=metavar, choices=config_field.metadata.get("choices"),
         help=config_field.metadata["help"] + default,
     )
 
@@ -144,11 +141,10 @@ def schedule_from_args(args: argparse.Namespace) -> LengthSchedule:
         from siri_verl.recipe_config import compose_for_command
 
         config = compose_for_command(args.recipe, args.overrides)
-        siri = config.get("algorithm", {}).get("siri")
-        if siri is None:
+        if config.get("algorithm", {}).get("siri") is None:
             raise ScheduleConfigError(
                 "algorithm.siri", f"{args.recipe} has no algorithm.siri block; does it inherit siri_trainer?")
-        return schedule_from_config(siri, config.data.max_response_length)
+        return SiriConfig.from_run_config(config).length_schedule()  # the whole block checked, as the trainer does
     if args.overrides:
         raise UsageError(f"overrides {args.overrides} need a recipe (.sh or .yaml) as the first argument")
     if args.kind is None:
@@ -247,7 +243,7 @@ def plot(schedule: LengthSchedule, rows: list[dict], path: Path, title: str) -> 
 def run(args: argparse.Namespace) -> int:
     try:
         schedule = schedule_from_args(args)
-    except (ValueError, FileNotFoundError) as error:  # ScheduleConfigError, UsageError, RecipeCompositionError
+    except (ValueError, FileNotFoundError) as error:  # ConfigKeyError, UsageError, RecipeCompositionError
         print(f"siri-verl schedule: error: {error}", file=sys.stderr)
         return 2
     last_step = args.steps or schedule.total_steps

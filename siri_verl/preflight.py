@@ -494,7 +494,7 @@ def _check_resume(report: PreflightReport, config, siri: SiriConfig) -> None:
     try:
         report.passed.append("resume: " + check_resume(folder, siri))
     except ResumeConfigError as error:
-        report.error("algorithm.siri.schedule", str(error))
+        report.error(error.key, error.detail)
 
 
 def run_preflight(config, **kwargs) -> PreflightReport:

@@ -33,8 +33,8 @@ MANIFEST_FILE = "manifest.json"
 ALLOW_SCHEDULE_CHANGE_KEY = "algorithm.siri.resume.allow_schedule_change"
 
 
-class ResumeConfigError(RuntimeError):
-    """The checkpoint being resumed was trained with a different schedule."""
+class ResumeConfigError(ConfigKeyError):
+    """The checkpoint being resumed was trained with a different schedule (``key``: ``algorithm.siri.schedule``)."""
 
 
 def write_run_record(step_folder: str | os.PathLike, *, step: int, config: Mapping[str, Any],
@@ -90,9 +90,10 @@ def check_resume(step_folder: str | os.PathLike, siri: SiriConfig) -> str:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
         if not siri.resume.allow_schedule_change:
             raise ResumeConfigError(
-                f"refusing to resume from {step_folder}: algorithm.siri.schedule changed since it was saved "
-                f"({detail}), so the caps after step {record.get('global_step')} would not continue the run. "
-                f"Restore the saved schedule, or set {ALLOW_SCHEDULE_CHANGE_KEY}=true to resume anyway"
+                "algorithm.siri.schedule",
+                f"changed since {step_folder} was saved ({detail}), so the caps after step "
+                f"{record.get('global_step')} would not continue the run; refusing to resume. Restore the saved "
+                f"schedule, or set {ALLOW_SCHEDULE_CHANGE_KEY}=true to resume anyway"
             )
         return f"schedule changed ({detail}); resuming because {ALLOW_SCHEDULE_CHANGE_KEY}=true"
     return f"schedule matches the checkpoint's ({step_folder})"

@@ -33,23 +33,27 @@ _ARGUMENT_COMMANDS = {"frac": 2, "dfrac": 2, "tfrac": 2, "cfrac": 2, "binom": 2,
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 
 
-def _group_end(text: str, start: int) -> tuple[int, bool]:
-    """(end exclusive, closed) of the balanced ``{...}`` group opening at ``start``; (len(text), False)
-    when it is never closed."""
-    depth = 0
-    index = start
+def _braces(text: str, start: int = 0):
+    """(index, brace, depth after it) for each ``{`` / ``}`` of ``text`` from ``start`` that no backslash
+    escapes (a backslash skips the character after it)."""
+    depth, index = 0, start
     while index < len(text):
         char = text[index]
         if char == "\\":
             index += 2
             continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1, True
+        if char in "{}":
+            depth += 1 if char == "{" else -1
+            yield index, char, depth
         index += 1
+
+
+def _group_end(text: str, start: int) -> tuple[int, bool]:
+    """(end exclusive, closed) of the balanced ``{...}`` group opening at ``start``; (len(text), False)
+    when it is never closed."""
+    for index, brace, depth in _braces(text, start):
+        if brace == "}" and depth == 0:
+            return index + 1, True
     return len(text), False
 
 
@@ -340,19 +344,10 @@ def _nesting_depth(text: str) -> int:
 
 
 def _braces_balanced(text: str) -> bool:
-    depth, index = 0, 0
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth < 0:
-                return False
-        index += 1
+    depth = 0
+    for _, _, depth in _braces(text):
+        if depth < 0:
+            return False
     return depth == 0
 
 

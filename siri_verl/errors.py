@@ -15,10 +15,8 @@ class ConfigKeyError(ValueError):
 
     def __init__(self, key: str, problem: str, value: Any = _NO_VALUE):
         self.key = key
-        self.problem = problem
-        self.value = None if value is _NO_VALUE else value
         self.detail = problem if value is _NO_VALUE else f"={value!r}: {problem}"
-        super().__init__(f"{key}{self.detail}" if value is not _NO_VALUE else f"{key}: {problem}")
+        super().__init__(f"{key}: {problem}" if value is _NO_VALUE else f"{key}{self.detail}")
 
 
 def unknown_key_problem(key: str, known: list[str], prefix: str) -> str:

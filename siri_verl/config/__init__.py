@@ -191,9 +191,10 @@ def _unknown_keys(cls, block: Mapping[str, Any], prefix: str) -> list[ConfigKeyE
     known = [spec.name for spec in fields(cls)]
     errors = [SiriConfigError(f"{prefix}.{key}", unknown_key_problem(key, known, prefix))
               for key in block if key not in known]
-    for name, section in _SECTIONS.items():
-        if cls is SiriConfig and isinstance(block.get(name), Mapping):
-            errors += _unknown_keys(section, block[name], f"{prefix}.{name}")
+    if cls is SiriConfig:
+        for name, section in _SECTIONS.items():
+            if isinstance(block.get(name), Mapping):
+                errors += _unknown_keys(section, block[name], f"{prefix}.{name}")
     return errors
 
 
@@ -205,18 +206,10 @@ def _build_field(spec, raw: Any, max_response_length: int | None) -> Any:
         return schedule_config_from_mapping(raw, max_response_length)
     if spec.name in _SECTIONS:
         return _build_section(_SECTIONS[spec.name], raw, key)
-    if spec.name == "truncation":
-        if raw not in TRUNCATION_POLICIES:
-            raise SiriConfigError(key, f"unknown truncation policy; choose one of {', '.join(TRUNCATION_POLICIES)}",
-                                  raw)
-        return raw
-    if spec.name == "validation_max_tokens":
-        if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int) or raw < 1):
-            raise SiriConfigError(key, "must be an integer >= 1 (tokens) or null", raw)
-        return raw
     if spec.name == "validation_n":
         return _validation_n(raw, key)
-    raise AssertionError(f"no builder for {key}")  # a new field must say how it is validated
+    _check_value(SiriConfig, spec.name, raw, key)
+    return raw
 
 
 def _build_section(cls, raw: Any, key: str):
@@ -228,13 +221,17 @@ def _build_section(cls, raw: Any, key: str):
         raise SiriConfigError(key, "must be a mapping", raw)
     values = {spec.name: raw.get(spec.name, _default(spec)) for spec in fields(cls)}
     for name, value in values.items():
-        check = _VALUE_CHECKS[(cls, name)]
-        problem = check(value)
-        if problem:
-            raise SiriConfigError(f"{key}.{name}", problem, value)
+        _check_value(cls, name, value, f"{key}.{name}")
     if cls is SoftOverlongConfig:  # YAML may write 1 for 1.0
         values = {name: float(value) for name, value in values.items()}
     return cls(**values)
+
+
+def _check_value(cls, name: str, value: Any, key: str) -> None:
+    """Raise naming ``key`` when ``_VALUE_CHECKS`` finds a problem with ``value`` (every plain field has a check)."""
+    problem = _VALUE_CHECKS[(cls, name)](value)
+    if problem:
+        raise SiriConfigError(key, problem, value)
 
 
 def _is_number(value: Any) -> bool:
@@ -246,6 +243,10 @@ def _must_be_bool(value: Any) -> str | None:
 
 
 _VALUE_CHECKS = {
+    (SiriConfig, "truncation"): lambda v: None if v in TRUNCATION_POLICIES else (
+        f"unknown truncation policy; choose one of {', '.join(TRUNCATION_POLICIES)}"),
+    (SiriConfig, "validation_max_tokens"): lambda v: None if v is None or (
+        not isinstance(v, bool) and isinstance(v, int) and v >= 1) else "must be an integer >= 1 (tokens) or null",
     (SoftOverlongConfig, "buffer_fraction"): lambda v: None if _is_number(v) and 0.0 < v < 1.0 else (
         "must be a number in (0, 1); the buffer is this fraction of the current cap (0.2 = DAPO's 4096 of 20480)"),
     (SoftOverlongConfig, "penalty_factor"): lambda v: None if _is_number(v) and v >= 0 else (
@@ -278,8 +279,8 @@ def reference_rows(cls=SiriConfig, prefix: str = PREFIX) -> list[tuple[str, str,
     rows = []
     for spec in fields(cls):
         key = f"{prefix}.{spec.name}"
-        nested = ScheduleConfig if spec.name == "schedule" and cls is SiriConfig else _SECTIONS.get(spec.name)
-        if nested is not None and cls is SiriConfig:
+        nested = {"schedule": ScheduleConfig, **_SECTIONS}.get(spec.name) if cls is SiriConfig else None
+        if nested is not None:
             rows += reference_rows(nested, key)
         else:
             rows.append((key, _yaml_value(_default(spec)), spec.metadata.get("help", "")))

@@ -57,8 +57,8 @@ def test_batch_truncation_keeps_padding_rows_finished_at_the_steps_cap():
     trainer = make_trainer(step=320)
     records = [ResponseRecord(8192, True, 8192), ResponseRecord(8192, False, 100), ResponseRecord(8192, True, 8192)]
     fields = [records[0].to_fields(), records[1].to_fields(), {}, records[2].to_fields(), {}]
-    tags = [{}, {}, {"is_padding": True}, {}, {"is_padding": True}]
-    truncation = trainer._siri_batch_truncation(fields, [0.0, 1.0, 0.0, 0.0, 0.0], tags)
+    real = torch.tensor([True, True, False, True, False])  # rows 2 and 4: verl's padding
+    truncation = trainer._siri_batch_truncation(fields, [0.0, 1.0, 0.0, 0.0, 0.0], real)
     assert truncation.truncated.tolist() == [True, False, False, True, False]
     assert truncation.caps.tolist() == [8192] * 5
     (facts,) = trainer._siri_facts  # the step metrics see the three real responses only
@@ -69,7 +69,7 @@ def test_batch_truncation_refuses_a_real_row_without_a_record():
     trainer = make_trainer()
     with pytest.raises(MissingResponseRecordError, match="response 1 "):
         trainer._siri_batch_truncation([ResponseRecord(9, False, 3).to_fields(), {"turn_scores": []}],
-                                       [0.0, 0.0], [{}, {}])
+                                       [0.0, 0.0], torch.tensor([True, True]))
 
 
 def kv_batch(keys):

@@ -105,8 +105,8 @@ class SiriPPOTrainer(PPOTrainerSync):
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
                                select_fields=["extra_fields", "rm_scores"])
         scores = _row_sums(data["rm_scores"]).tolist()
-        truncation = self._siri_batch_truncation(data.pop("extra_fields").tolist(), scores, batch.tags)
         real = torch.tensor([not tag.get("is_padding", False) for tag in batch.tags])
+        truncation = self._siri_batch_truncation(data.pop("extra_fields").tolist(), scores, real)
         with batch_truncation(truncation):
             batch = super()._compute_advantage(batch, metrics)
 
@@ -114,15 +114,15 @@ class SiriPPOTrainer(PPOTrainerSync):
             self._drop_from_loss(batch, truncation.truncated, real, metrics)
         return batch
 
-    def _siri_batch_truncation(self, extra_fields: list, scores: list[float], tags: list[dict]) -> BatchTruncation:
-        """Each row's truncation flag and cap in batch order, from the response records; the real rows' records
-        are kept for the step metrics. Synthetic padding rows (verl pads a batch to the data-parallel size; their own
-        group, zero reward, no record) count as finished at the step's cap."""
-        real_rows = [row for row, tag in enumerate(tags) if not tag.get("is_padding", False)]
+    def _siri_batch_truncation(self, extra_fields: list, scores: list[float], real: torch.Tensor) -> BatchTruncation:
+        """Each row's truncation flag and cap in batch order, from the response records of the ``real`` rows, whose
+        records are kept for the step metrics. Synthetic padding rows (verl pads a batch to the data-parallel size;
+        their own group, zero reward, no record) count as finished at the step's cap."""
+        real_rows = real.nonzero().flatten().tolist()
         facts = RolloutFacts.from_samples([extra_fields[r] for r in real_rows], [scores[r] for r in real_rows])
         self._siri_facts.append(facts)
-        truncated = torch.zeros(len(tags), dtype=torch.bool)
-        caps = torch.full((len(tags),), self.siri_schedule.cap(self.global_steps), dtype=torch.int64)
+        truncated = torch.zeros(len(real), dtype=torch.bool)
+        caps = torch.full((len(real),), self.siri_schedule.cap(self.global_steps), dtype=torch.int64)
         for record, row in zip(facts.records, real_rows):
             truncated[row] = record.truncated
             caps[row] = record.cap
